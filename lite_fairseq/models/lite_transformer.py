@@ -1,0 +1,73 @@
+"""The ``lite_transformer`` fairseq model: an encoder-decoder of LSRA layers (Wu et al., ICLR 2020)."""
+
+from fairseq.models import FairseqEncoderDecoderModel, register_model
+
+from .lite_transformer_decoder import LiteTransformerDecoder
+from .lite_transformer_encoder import LiteTransformerEncoder
+from .lite_transformer_options import add_lite_transformer_args, resolve_side_layout
+from .embedding import build_embedding
+
+DEFAULT_MAX_SOURCE_POSITIONS = 1024
+DEFAULT_MAX_TARGET_POSITIONS = 1024
+
+
+@register_model("lite_transformer")
+class LiteTransformerModel(FairseqEncoderDecoderModel):
+    """Lite Transformer for translation and summarization.
+
+    Each layer's self-attention is replaced by Long-Short Range Attention: the channels are split between a
+    multi-head attention branch and a lightweight or dynamic convolution branch. Architectures:
+    ``lite_transformer_iwslt_de_en_{160,240,320}``, ``lite_transformer_wmt_{200,408,496}``,
+    ``lite_transformer_tiny`` and the base ``lite_transformer``.
+    """
+
+    @staticmethod
+    def add_args(parser):
+        add_lite_transformer_args(parser)
+
+    @classmethod
+    def build_model(cls, args, task):
+        from .lite_transformer_architectures import base_architecture
+
+        base_architecture(args)
+        if getattr(args, "max_source_positions", None) is None:
+            args.max_source_positions = DEFAULT_MAX_SOURCE_POSITIONS
+        if getattr(args, "max_target_positions", None) is None:
+            args.max_target_positions = DEFAULT_MAX_TARGET_POSITIONS
+        # all option checks happen here, before any weight is allocated
+        encoder_layout = resolve_side_layout(args, "encoder")
+        decoder_layout = resolve_side_layout(args, "decoder")
+        if args.decoder_embed_dim % args.decoder_attention_heads != 0:
+            raise ValueError(f"--decoder-attention-heads: {args.decoder_attention_heads} heads do not divide "
+                             f"--decoder-embed-dim {args.decoder_embed_dim}")
+        if getattr(args, "decoder_output_dim", args.decoder_embed_dim) != args.decoder_embed_dim:
+            raise ValueError("--decoder-output-dim must equal --decoder-embed-dim")
+
+        src_dict, tgt_dict = task.source_dictionary, task.target_dictionary
+        if args.share_all_embeddings:
+            if src_dict != tgt_dict:
+                raise ValueError("--share-all-embeddings needs a joined dictionary (fairseq-preprocess "
+                                 "--joined-dictionary); pass --share-all-embeddings False otherwise")
+            if args.encoder_embed_dim != args.decoder_embed_dim:
+                raise ValueError("--share-all-embeddings needs --encoder-embed-dim equal to --decoder-embed-dim")
+            if args.decoder_embed_path and args.decoder_embed_path != args.encoder_embed_path:
+                raise ValueError("--share-all-embeddings is not compatible with a separate --decoder-embed-path")
+            encoder_embed = build_embedding(src_dict, args.encoder_embed_dim, args.encoder_embed_path)
+            decoder_embed = encoder_embed
+            args.share_decoder_input_output_embed = True
+        else:
+            encoder_embed = build_embedding(src_dict, args.encoder_embed_dim, args.encoder_embed_path)
+            decoder_embed = build_embedding(tgt_dict, args.decoder_embed_dim, args.decoder_embed_path)
+        encoder = LiteTransformerEncoder(args, src_dict, encoder_embed, encoder_layout)
+        decoder = LiteTransformerDecoder(args, tgt_dict, decoder_embed, decoder_layout)
+        return cls(encoder, decoder)
+
+    def forward(self, src_tokens, src_lengths, prev_output_tokens, return_all_hiddens: bool = False,
+                features_only: bool = False, alignment_layer=None, alignment_heads=None):
+        encoder_out = self.encoder(src_tokens, src_lengths=src_lengths, return_all_hiddens=return_all_hiddens)
+        return self.decoder(prev_output_tokens, encoder_out=encoder_out, features_only=features_only,
+                            alignment_layer=alignment_layer, src_lengths=src_lengths,
+                            return_all_hiddens=return_all_hiddens)
+
+
+__all__ = ["LiteTransformerModel"]

@@ -1,0 +1,133 @@
+"""Named architectures of ``lite_transformer``: the base, the paper's presets and a tiny one for quick runs.
+
+Every value is a default: any option given on the command line wins. Sources: the paper (Wu et al., ICLR 2020)
+and the authors' released configs (IWSLT'14 De-En: lightweight convolution, no GLU, dropout 0.2, weight dropout
+0.1; WMT: dynamic convolution, GLU, shared embeddings, dropout/attention dropout/weight dropout growing with d).
+"""
+
+from fairseq.models import register_model_architecture
+
+PAPER_KERNEL_SIZES = [3, 7, 15, 31, 31, 31]
+
+
+def _default(args, name, value):
+    if getattr(args, name, None) is None:
+        setattr(args, name, value)
+
+
+@register_model_architecture("lite_transformer", "lite_transformer")
+def base_architecture(args):
+    _default(args, "encoder_embed_path", None)
+    _default(args, "encoder_embed_dim", 512)
+    _default(args, "encoder_ffn_embed_dim", args.encoder_embed_dim)  # flattened FFN
+    _default(args, "encoder_layers", 6)
+    _default(args, "encoder_normalize_before", False)
+    _default(args, "encoder_learned_pos", False)
+    _default(args, "encoder_branch_type", None)
+    _default(args, "encoder_attn_branch_dim", None)  # None: half of d
+    _default(args, "encoder_attn_branch_heads", 4)
+    _default(args, "encoder_conv_branch_heads", 4)
+    _default(args, "encoder_conv_type", "dynamic")
+    _default(args, "encoder_kernel_size_list", list(PAPER_KERNEL_SIZES[: args.encoder_layers]) or [3])
+    _default(args, "encoder_glu", True)
+
+    _default(args, "decoder_embed_path", None)
+    _default(args, "decoder_embed_dim", args.encoder_embed_dim)
+    _default(args, "decoder_ffn_embed_dim", args.decoder_embed_dim)
+    _default(args, "decoder_layers", 6)
+    _default(args, "decoder_normalize_before", False)
+    _default(args, "decoder_learned_pos", False)
+    _default(args, "decoder_branch_type", None)
+    _default(args, "decoder_attn_branch_dim", None)
+    _default(args, "decoder_attn_branch_heads", 4)
+    _default(args, "decoder_conv_branch_heads", 4)
+    _default(args, "decoder_conv_type", args.encoder_conv_type)
+    _default(args, "decoder_kernel_size_list", list(PAPER_KERNEL_SIZES[: args.decoder_layers]) or [3])
+    _default(args, "decoder_glu", args.encoder_glu)
+    _default(args, "decoder_attention_heads", 8)
+    _default(args, "decoder_output_dim", args.decoder_embed_dim)
+
+    _default(args, "activation_fn", "relu")
+    _default(args, "dropout", 0.1)
+    _default(args, "attention_dropout", 0.0)
+    _default(args, "activation_dropout", 0.0)
+    _default(args, "weight_dropout", args.attention_dropout)
+    _default(args, "weight_softmax", True)
+    _default(args, "conv_backend", "auto")
+    _default(args, "share_decoder_input_output_embed", False)
+    _default(args, "share_all_embeddings", False)
+    _default(args, "no_token_positional_embeddings", False)
+
+
+def _iwslt_de_en(args, d):
+    """IWSLT'14 De-En: lightweight convolution without GLU, 4 encoder-decoder attention heads."""
+    _default(args, "encoder_embed_dim", d)
+    _default(args, "decoder_embed_dim", d)
+    _default(args, "encoder_conv_type", "lightweight")
+    _default(args, "encoder_glu", False)
+    _default(args, "decoder_attention_heads", 4)
+    _default(args, "dropout", 0.2)
+    _default(args, "weight_dropout", 0.1)
+    base_architecture(args)
+
+
+def _wmt(args, d, dropout, attention_dropout):
+    """WMT'14: dynamic convolution with GLU, shared embeddings, 8 encoder-decoder attention heads."""
+    _default(args, "encoder_embed_dim", d)
+    _default(args, "decoder_embed_dim", d)
+    _default(args, "encoder_conv_type", "dynamic")
+    _default(args, "encoder_glu", True)
+    _default(args, "share_all_embeddings", True)
+    _default(args, "decoder_attention_heads", 8)
+    _default(args, "dropout", dropout)
+    _default(args, "attention_dropout", attention_dropout)
+    _default(args, "weight_dropout", attention_dropout)
+    base_architecture(args)
+
+
+@register_model_architecture("lite_transformer", "lite_transformer_iwslt_de_en_160")
+def lite_transformer_iwslt_de_en_160(args):
+    _iwslt_de_en(args, 160)
+
+
+@register_model_architecture("lite_transformer", "lite_transformer_iwslt_de_en_240")
+def lite_transformer_iwslt_de_en_240(args):
+    _iwslt_de_en(args, 240)
+
+
+@register_model_architecture("lite_transformer", "lite_transformer_iwslt_de_en_320")
+def lite_transformer_iwslt_de_en_320(args):
+    _iwslt_de_en(args, 320)
+
+
+@register_model_architecture("lite_transformer", "lite_transformer_wmt_200")
+def lite_transformer_wmt_200(args):
+    _wmt(args, 200, dropout=0.04, attention_dropout=0.03)
+
+
+@register_model_architecture("lite_transformer", "lite_transformer_wmt_408")
+def lite_transformer_wmt_408(args):
+    _wmt(args, 408, dropout=0.08, attention_dropout=0.06)
+
+
+@register_model_architecture("lite_transformer", "lite_transformer_wmt_496")
+def lite_transformer_wmt_496(args):
+    _wmt(args, 496, dropout=0.1, attention_dropout=0.08)
+
+
+@register_model_architecture("lite_transformer", "lite_transformer_tiny")
+def lite_transformer_tiny(args):
+    """A small model for the quickstart and tests: d=128, 3+3 layers, dynamic convolution with GLU."""
+    _default(args, "encoder_embed_dim", 128)
+    _default(args, "encoder_layers", 3)
+    _default(args, "decoder_layers", 3)
+    _default(args, "encoder_kernel_size_list", [3, 7, 15])
+    _default(args, "decoder_kernel_size_list", [3, 7, 15])
+    _default(args, "decoder_attention_heads", 4)
+    base_architecture(args)
+
+
+PRESETS = (
+    "lite_transformer_iwslt_de_en_160", "lite_transformer_iwslt_de_en_240", "lite_transformer_iwslt_de_en_320",
+    "lite_transformer_wmt_200", "lite_transformer_wmt_408", "lite_transformer_wmt_496",
+)

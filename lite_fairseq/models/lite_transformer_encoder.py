@@ -1,0 +1,88 @@
+"""Lite Transformer encoder: embeddings + positions, then LSRA encoder layers."""
+
+import math
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn as nn
+from fairseq.models import FairseqEncoder
+from fairseq.modules import LayerNorm, PositionalEmbedding, SinusoidalPositionalEmbedding
+from fairseq.modules.fairseq_dropout import FairseqDropout
+from torch import Tensor
+
+from lite_fairseq.modules import LiteEncoderLayer
+
+from .lite_transformer_options import SideLayout
+
+
+class LiteTransformerEncoder(FairseqEncoder):
+    def __init__(self, args, dictionary, embed_tokens: nn.Embedding, layout: SideLayout):
+        super().__init__(dictionary)
+        self.register_buffer("version", torch.Tensor([1]))
+        embed_dim = embed_tokens.embedding_dim
+        self.padding_idx = embed_tokens.padding_idx
+        self.max_source_positions = args.max_source_positions
+        self.embed_tokens = embed_tokens
+        self.embed_scale = math.sqrt(embed_dim)
+        self.embed_positions = None if args.no_token_positional_embeddings else PositionalEmbedding(
+            args.max_source_positions, embed_dim, self.padding_idx, learned=args.encoder_learned_pos)
+        self.dropout_module = FairseqDropout(args.dropout, module_name=self.__class__.__name__)
+        self.layers = nn.ModuleList([
+            LiteEncoderLayer(
+                embed_dim, args.encoder_ffn_embed_dim, layout.branch_specs, kernel_size, args.encoder_glu,
+                args.encoder_normalize_before, args.dropout, args.attention_dropout, args.activation_dropout,
+                args.weight_dropout, weight_softmax=args.weight_softmax, activation_fn=args.activation_fn,
+                conv_backend=args.conv_backend)
+            for kernel_size in layout.kernel_sizes
+        ])
+        self.layer_norm = LayerNorm(embed_dim) if args.encoder_normalize_before else None
+
+    def forward(self, src_tokens: Tensor, src_lengths: Optional[Tensor] = None, return_all_hiddens: bool = False):
+        x = self.embed_scale * self.embed_tokens(src_tokens)
+        if self.embed_positions is not None:
+            x = x + self.embed_positions(src_tokens)
+        x = self.dropout_module(x)
+        x = x.transpose(0, 1)  # B x T x C -> T x B x C
+        padding_mask = src_tokens.eq(self.padding_idx)
+        layer_mask = padding_mask if padding_mask.any() else None
+        states: List[Tensor] = []
+        for layer in self.layers:
+            x = layer(x, layer_mask)
+            if return_all_hiddens:
+                states.append(x)
+        if self.layer_norm is not None:
+            x = self.layer_norm(x)
+        return {
+            "encoder_out": [x],  # T x B x C
+            "encoder_padding_mask": [padding_mask],  # B x T
+            "encoder_embedding": [],
+            "encoder_states": states,
+            "src_tokens": [],
+            "src_lengths": [] if src_lengths is None else [src_lengths],
+        }
+
+    @torch.jit.export
+    def reorder_encoder_out(self, encoder_out: Dict[str, List[Tensor]], new_order: Tensor):
+        def select(key, dim):
+            return [t.index_select(dim, new_order) for t in encoder_out[key]]
+
+        return {
+            "encoder_out": select("encoder_out", 1),
+            "encoder_padding_mask": select("encoder_padding_mask", 0),
+            "encoder_embedding": select("encoder_embedding", 0),
+            "encoder_states": select("encoder_states", 1),
+            "src_tokens": select("src_tokens", 0),
+            "src_lengths": select("src_lengths", 0),
+        }
+
+    def max_positions(self):
+        if self.embed_positions is None:
+            return self.max_source_positions
+        return min(self.max_source_positions, self.embed_positions.max_positions)
+
+    def upgrade_state_dict_named(self, state_dict, name):
+        if isinstance(self.embed_positions, SinusoidalPositionalEmbedding):
+            state_dict.pop(f"{name}.embed_positions.weights", None)
+            state_dict[f"{name}.embed_positions._float_tensor"] = torch.FloatTensor(1)
+        state_dict.setdefault(f"{name}.version", torch.Tensor([1]))
+        return state_dict

@@ -1,0 +1,146 @@
+"""Command-line options of the ``lite_transformer`` model, and their resolution into per-layer settings."""
+
+import argparse
+from dataclasses import dataclass
+from typing import List
+
+from fairseq import utils
+
+from lite_fairseq.kernels import BACKENDS
+from lite_fairseq.modules.branch_spec import (CONV_TYPES, BranchSpec, BranchSpecError, check_branch_widths,
+                                              default_branch_specs, parse_branch_spec, parse_branch_specs,
+                                              parse_kernel_size_list, split_list_argument)
+
+
+def bool_option(value) -> bool:
+    """``--flag`` alone means True; ``--flag False`` / ``--flag 0`` turns a preset's True off."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected a boolean (True/False/1/0), got {value!r}")
+
+
+def branch_spec_token(token: str) -> str:
+    """argparse type: validate each ``type:kernel:dim:heads`` word, keep the text (checkpoints store text)."""
+    for piece in split_list_argument(token):
+        try:
+            parse_branch_spec(piece, option="branch type")
+        except BranchSpecError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    return token
+
+
+def kernel_size_token(token: str) -> str:
+    for piece in split_list_argument(token):
+        try:
+            if int(piece) < 1:
+                raise ValueError
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"kernel sizes must be positive integers, got {piece!r}") from None
+    return token
+
+
+def add_lite_transformer_args(parser):
+    """Options of the encoder-decoder model (``add_args``)."""
+    add_common_args(parser)
+    add_side_args(parser, "encoder")
+    add_side_args(parser, "decoder")
+    parser.add_argument("--decoder-attention-heads", type=int, metavar="N",
+                        help="heads of the full-width encoder-decoder attention in each decoder layer")
+    parser.add_argument("--decoder-output-dim", type=int, metavar="N",
+                        help="decoder output dimension (must equal --decoder-embed-dim)")
+    parser.add_argument("--share-decoder-input-output-embed", type=bool_option, nargs="?", const=True,
+                        metavar="BOOL", help="share decoder input embeddings and output projection")
+    parser.add_argument("--share-all-embeddings", type=bool_option, nargs="?", const=True, metavar="BOOL",
+                        help="share encoder, decoder and output embeddings (needs a joined dictionary and equal "
+                             "embedding dimensions)")
+
+
+def add_common_args(parser):
+    parser.add_argument("--activation-fn", choices=utils.get_available_activation_fns(),
+                        help="activation function of the feed-forward blocks")
+    parser.add_argument("--dropout", type=float, metavar="D", help="dropout probability")
+    parser.add_argument("--attention-dropout", type=float, metavar="D",
+                        help="dropout probability for attention weights")
+    parser.add_argument("--activation-dropout", "--relu-dropout", type=float, metavar="D",
+                        help="dropout probability after the activation in the feed-forward blocks")
+    parser.add_argument("--weight-dropout", type=float, metavar="D",
+                        help="DropConnect probability on the (normalised) convolution kernels")
+    parser.add_argument("--weight-softmax", type=bool_option, nargs="?", const=True, metavar="BOOL",
+                        help="normalise convolution kernels with a softmax over taps (default True)")
+    parser.add_argument("--conv-backend", choices=BACKENDS,
+                        help="convolution implementation: auto (fused GPU kernel for CUDA tensors when available, "
+                             "PyTorch otherwise), torch, or triton (for debugging)")
+    parser.add_argument("--no-token-positional-embeddings", type=bool_option, nargs="?", const=True,
+                        metavar="BOOL", help="disable positional embeddings (outside self-attention)")
+
+
+def add_side_args(parser, side: str):
+    """Options that exist once for the encoder and once for the decoder."""
+    s = side
+    parser.add_argument(f"--{s}-embed-path", type=str, metavar="STR",
+                        help=f"path to pre-trained {s} embeddings (text format)")
+    parser.add_argument(f"--{s}-embed-dim", type=int, metavar="N", help=f"{s} embedding dimension d")
+    parser.add_argument(f"--{s}-ffn-embed-dim", type=int, metavar="N",
+                        help=f"{s} feed-forward hidden size (Lite Transformer flattens it to d)")
+    parser.add_argument(f"--{s}-layers", type=int, metavar="N", help=f"number of {s} layers")
+    parser.add_argument(f"--{s}-normalize-before", type=bool_option, nargs="?", const=True, metavar="BOOL",
+                        help=f"pre-norm: apply layer norm before each {s} block (default: post-norm)")
+    parser.add_argument(f"--{s}-learned-pos", type=bool_option, nargs="?", const=True, metavar="BOOL",
+                        help=f"learned (instead of sinusoidal) positional embeddings in the {s}")
+    parser.add_argument(f"--{s}-branch-type", nargs="+", type=branch_spec_token, metavar="TYPE:KERNEL:DIM:HEADS",
+                        help=f"explicit LSRA branches of every {s} layer, in the authors' format, e.g. "
+                             "attn:1:248:4 dynamic:default:248:4 (widths must add up to the embedding dimension; "
+                             "'default' takes the kernel size from the kernel size list). Overrides the "
+                             f"--{s}-attn-branch-*/--{s}-conv-* options")
+    parser.add_argument(f"--{s}-attn-branch-dim", type=int, metavar="N",
+                        help=f"channels of each {s} LSRA layer that go to attention (default d/2); the rest go "
+                             "to the convolution branch (0 = convolution only, d = attention only)")
+    # fairseq users type --encoder-attention-heads; on the decoder that name means the encoder-decoder attention
+    names = [f"--{s}-attn-branch-heads"] + (["--encoder-attention-heads"] if s == "encoder" else [])
+    parser.add_argument(*names, type=int, metavar="N", dest=f"{s}_attn_branch_heads",
+                        help=f"heads of the attention branch of each {s} LSRA layer")
+    parser.add_argument(f"--{s}-conv-branch-heads", type=int, metavar="N",
+                        help=f"weight-sharing heads of the convolution branch of each {s} layer")
+    parser.add_argument(f"--{s}-conv-type", choices=CONV_TYPES,
+                        help=f"convolution of the {s} LSRA branch: lightweight (one kernel per head) or dynamic "
+                             "(kernels predicted per time step)")
+    parser.add_argument(f"--{s}-kernel-size-list", nargs="+", type=kernel_size_token, metavar="K",
+                        help=f"convolution kernel size of each {s} layer, e.g. 3 7 15 31 31 31 or "
+                             "[3,7,15,31,31,31]; one value applies to all layers")
+    parser.add_argument(f"--{s}-glu", type=bool_option, nargs="?", const=True, metavar="BOOL",
+                        help=f"GLU after the input projection of the {s} convolution branch")
+
+
+@dataclass
+class SideLayout:
+    """What every layer of one side (encoder or decoder) is made of, resolved from the options."""
+
+    branch_specs: List[BranchSpec]
+    kernel_sizes: List[int]
+
+
+def resolve_side_layout(args, side: str) -> SideLayout:
+    """Turn the options of one side into branch specs and per-layer kernel sizes; raise BranchSpecError with the
+    option's name where they do not fit."""
+    embed_dim = getattr(args, f"{side}_embed_dim")
+    num_layers = getattr(args, f"{side}_layers")
+    explicit = getattr(args, f"{side}_branch_type", None)
+    if explicit:
+        option = f"--{side}-branch-type"
+        specs = parse_branch_specs(explicit, option)
+        check_branch_widths(specs, embed_dim, option)
+    else:
+        specs = default_branch_specs(
+            embed_dim, getattr(args, f"{side}_attn_branch_dim", None),
+            getattr(args, f"{side}_attn_branch_heads"), getattr(args, f"{side}_conv_type"),
+            getattr(args, f"{side}_conv_branch_heads"), prefix=f"--{side}")
+    kernel_sizes = parse_kernel_size_list(getattr(args, f"{side}_kernel_size_list"), num_layers,
+                                          f"--{side}-kernel-size-list")
+    if num_layers < 1:
+        raise BranchSpecError(f"--{side}-layers: need at least one layer, got {num_layers}")
+    return SideLayout(specs, kernel_sizes)

@@ -1,0 +1,61 @@
+"""The paper's Transformer baselines at matched budgets, as architectures of fairseq's own ``transformer``.
+
+IWSLT'14 De-En baselines use FFN 2d and 4 heads (like fairseq's transformer_iwslt_de_en); WMT baselines use FFN 4d,
+8 heads and shared embeddings. Six layers each side. Any option given on the command line wins.
+"""
+
+from fairseq.models import register_model_architecture
+from fairseq.models.transformer import base_architecture as transformer_base_architecture
+
+
+def _default(args, name, value):
+    if getattr(args, name, None) is None:
+        setattr(args, name, value)
+
+
+def _paper_transformer(args, d, ffn_multiple, heads, dropout, share_all):
+    for side in ("encoder", "decoder"):
+        _default(args, f"{side}_embed_dim", d)
+        _default(args, f"{side}_ffn_embed_dim", ffn_multiple * d)
+        _default(args, f"{side}_attention_heads", heads)
+        _default(args, f"{side}_layers", 6)
+    _default(args, "dropout", dropout)
+    if share_all:
+        _default(args, "share_all_embeddings", True)
+    transformer_base_architecture(args)
+
+
+@register_model_architecture("transformer", "transformer_paper_iwslt_128")
+def transformer_paper_iwslt_128(args):
+    _paper_transformer(args, 128, 2, 4, 0.2, share_all=False)
+
+
+@register_model_architecture("transformer", "transformer_paper_iwslt_192")
+def transformer_paper_iwslt_192(args):
+    _paper_transformer(args, 192, 2, 4, 0.2, share_all=False)
+
+
+@register_model_architecture("transformer", "transformer_paper_iwslt_240")
+def transformer_paper_iwslt_240(args):
+    _paper_transformer(args, 240, 2, 4, 0.2, share_all=False)
+
+
+@register_model_architecture("transformer", "transformer_paper_wmt_128")
+def transformer_paper_wmt_128(args):
+    _paper_transformer(args, 128, 4, 8, 0.1, share_all=True)
+
+
+@register_model_architecture("transformer", "transformer_paper_wmt_256")
+def transformer_paper_wmt_256(args):
+    _paper_transformer(args, 256, 4, 8, 0.1, share_all=True)
+
+
+@register_model_architecture("transformer", "transformer_paper_wmt_320")
+def transformer_paper_wmt_320(args):
+    _paper_transformer(args, 320, 4, 8, 0.1, share_all=True)
+
+
+BASELINES = (
+    "transformer_paper_iwslt_128", "transformer_paper_iwslt_192", "transformer_paper_iwslt_240",
+    "transformer_paper_wmt_128", "transformer_paper_wmt_256", "transformer_paper_wmt_320",
+)

@@ -1,0 +1,150 @@
+"""Branch specifications of an LSRA layer: which branches share the layer's channels.
+
+The format is the authors' (``type:kernel:dim:heads``), so their YAML configs translate one to one:
+
+* ``attn:1:248:4`` -- multi-head self-attention over 248 channels with 4 heads (the kernel field is ignored),
+* ``dynamic:default:248:4`` -- dynamic convolution over 248 channels, 4 heads, kernel size from the layer's entry
+  of ``--encoder-kernel-size-list`` / ``--decoder-kernel-size-list``,
+* ``lightweight:7:80:4`` -- lightweight convolution with a fixed kernel size of 7.
+
+The widths of all branches of a layer must add up to the layer's embedding dimension.
+"""
+
+from dataclasses import dataclass
+from typing import Iterable, List, Optional, Sequence
+
+ATTENTION = "attn"
+CONV_TYPES = ("lightweight", "dynamic")
+BRANCH_TYPES = (ATTENTION,) + CONV_TYPES
+
+
+class BranchSpecError(ValueError):
+    """A branch specification or a layer option that does not fit; the message names the option."""
+
+
+@dataclass(frozen=True)
+class BranchSpec:
+    kind: str
+    dim: int
+    heads: int
+    kernel_size: Optional[int] = None  # None: take the layer's kernel size from the kernel size list
+
+    @property
+    def is_attention(self) -> bool:
+        return self.kind == ATTENTION
+
+    def __str__(self) -> str:
+        if self.is_attention:
+            kernel = "1"
+        else:
+            kernel = "default" if self.kernel_size is None else str(self.kernel_size)
+        return f"{self.kind}:{kernel}:{self.dim}:{self.heads}"
+
+
+def parse_branch_spec(text: str, option: str = "--encoder-branch-type") -> BranchSpec:
+    """Parse one ``type:kernel:dim:heads`` entry."""
+    raw = str(text).strip().strip("[]").strip().strip(",").strip().strip("'\"")
+    parts = raw.split(":")
+    usage = (
+        f"{option}: cannot parse {text!r}; expected type:kernel:dim:heads with type one of "
+        f"{', '.join(BRANCH_TYPES)}, e.g. attn:1:248:4 dynamic:default:248:4"
+    )
+    if len(parts) != 4:
+        raise BranchSpecError(usage)
+    kind, kernel, dim, heads = (p.strip() for p in parts)
+    if kind not in BRANCH_TYPES:
+        raise BranchSpecError(f"{option}: unknown branch type {kind!r} in {text!r}; choose one of "
+                              f"{', '.join(BRANCH_TYPES)}")
+    try:
+        dim_i, heads_i = int(dim), int(heads)
+    except ValueError:
+        raise BranchSpecError(usage) from None
+    if dim_i <= 0 or heads_i <= 0:
+        raise BranchSpecError(f"{option}: width and heads must be positive in {text!r}")
+    if dim_i % heads_i != 0:
+        raise BranchSpecError(f"{option}: {heads_i} heads do not divide the branch width {dim_i} in {text!r}")
+    kernel_size: Optional[int] = None
+    if kind != ATTENTION and kernel != "default":
+        try:
+            kernel_size = int(kernel)
+        except ValueError:
+            raise BranchSpecError(f"{option}: kernel field must be 'default' or an integer in {text!r}") from None
+        if kernel_size < 1:
+            raise BranchSpecError(f"{option}: kernel size must be at least 1 in {text!r}")
+    return BranchSpec(kind=kind, dim=dim_i, heads=heads_i, kernel_size=kernel_size)
+
+
+def split_list_argument(values) -> List[str]:
+    """Accept ``a b c``, ``a,b,c`` and ``[a, b, c]`` (one or several command-line words)."""
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    items: List[str] = []
+    for value in values:
+        for piece in str(value).replace("[", " ").replace("]", " ").replace(",", " ").split():
+            piece = piece.strip().strip("'\"")
+            if piece:
+                items.append(piece)
+    return items
+
+
+def parse_branch_specs(values, option: str) -> List[BranchSpec]:
+    specs = [parse_branch_spec(item, option) for item in split_list_argument(values)]
+    if not specs:
+        raise BranchSpecError(f"{option}: at least one branch is needed")
+    return specs
+
+
+def default_branch_specs(embed_dim: int, attn_dim: Optional[int], attn_heads: int, conv_type: str,
+                         conv_heads: int, prefix: str = "--encoder") -> List[BranchSpec]:
+    """The paper's layout: ``attn_dim`` channels (half by default) to attention, the rest to convolution."""
+    if conv_type not in CONV_TYPES:
+        raise BranchSpecError(f"{prefix}-conv-type: {conv_type!r} is not one of {', '.join(CONV_TYPES)}")
+    if attn_dim is None:
+        attn_dim = embed_dim // 2
+    if not 0 <= attn_dim <= embed_dim:
+        raise BranchSpecError(f"{prefix}-attn-branch-dim: {attn_dim} must lie between 0 and the embedding "
+                              f"dimension {embed_dim}")
+    specs = []
+    if attn_dim > 0:
+        specs.append(BranchSpec(ATTENTION, attn_dim, attn_heads))
+    if embed_dim - attn_dim > 0:
+        specs.append(BranchSpec(conv_type, embed_dim - attn_dim, conv_heads))
+    for spec in specs:
+        option = f"{prefix}-attn-branch-heads" if spec.is_attention else f"{prefix}-conv-branch-heads"
+        if spec.heads <= 0 or spec.dim % spec.heads != 0:
+            raise BranchSpecError(f"{option}: {spec.heads} heads do not divide the {spec.kind} branch width "
+                                  f"{spec.dim} (embedding dimension {embed_dim})")
+    return specs
+
+
+def check_branch_widths(specs: Sequence[BranchSpec], embed_dim: int, option: str) -> None:
+    total = sum(s.dim for s in specs)
+    if total != embed_dim:
+        widths = " + ".join(str(s.dim) for s in specs)
+        raise BranchSpecError(f"{option}: branch widths {widths} = {total} do not add up to the embedding "
+                              f"dimension {embed_dim}")
+
+
+def parse_kernel_size_list(values, num_layers: int, option: str) -> List[int]:
+    """One kernel size per layer; a single value is used for every layer."""
+    items = split_list_argument(values)
+    try:
+        sizes = [int(v) for v in items]
+    except ValueError:
+        raise BranchSpecError(f"{option}: expected integers, got {values!r}") from None
+    if not sizes:
+        raise BranchSpecError(f"{option}: no kernel sizes given")
+    if any(k < 1 for k in sizes):
+        raise BranchSpecError(f"{option}: kernel sizes must be at least 1, got {sizes}")
+    if len(sizes) == 1:
+        sizes = sizes * num_layers
+    if len(sizes) != num_layers:
+        raise BranchSpecError(f"{option}: {len(sizes)} kernel sizes {sizes} given for {num_layers} layers; give "
+                              "one per layer (or a single size for all)")
+    return sizes
+
+
+def format_branch_specs(specs: Iterable[BranchSpec]) -> List[str]:
+    return [str(s) for s in specs]

@@ -1,0 +1,116 @@
+"""Shared machinery of the lightweight and dynamic convolutions: layout, backend dispatch, incremental state.
+
+Inputs and outputs are ``T x B x C`` (fairseq's layout). The convolution itself runs through
+:mod:`lite_fairseq.kernels` (``B x C x T`` input, ``B x H x K x T`` kernels), so a fused GPU kernel slots in
+without touching the layers. In incremental decoding a causal convolution keeps the last ``K - 1`` inputs of each
+sentence, and :meth:`reorder_incremental_state` follows the beam.
+"""
+
+from typing import Dict, Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from fairseq.incremental_decoding_utils import with_incremental_state
+from torch import Tensor
+
+from lite_fairseq import kernels
+
+
+@with_incremental_state
+class DepthwiseConvTBC(nn.Module):
+    """Base class: subclasses say how the ``B x H x K x T`` kernels are made (:meth:`kernel`)."""
+
+    def __init__(self, dim: int, kernel_size: int, padding_l: int, num_heads: int, weight_softmax: bool = True,
+                 weight_dropout: float = 0.0, backend: str = "auto"):
+        super().__init__()
+        if num_heads < 1 or dim % num_heads != 0:
+            raise ValueError(f"{num_heads} convolution heads do not divide the branch width {dim}")
+        if kernel_size < 1:
+            raise ValueError(f"kernel size must be at least 1, got {kernel_size}")
+        if not 0 <= padding_l <= kernel_size - 1:
+            raise ValueError(f"padding_l={padding_l} must lie in [0, {kernel_size - 1}] for kernel size {kernel_size}")
+        if backend not in kernels.BACKENDS:
+            raise ValueError(f"convolution backend {backend!r} is not one of {', '.join(kernels.BACKENDS)}")
+        self.dim = dim
+        self.kernel_size = kernel_size
+        self.padding_l = padding_l
+        self.num_heads = num_heads
+        self.weight_softmax = weight_softmax
+        self.weight_dropout = weight_dropout
+        self.backend = backend
+
+    @property
+    def causal(self) -> bool:
+        return self.padding_l == self.kernel_size - 1
+
+    def kernel(self, x: Tensor) -> Tuple[Tensor, bool]:
+        """Return (kernels ``B x H x K x T`` for input ``x`` (``T x B x C``), whether they are raw logits that
+        still need the softmax over taps and DropConnect)."""
+        raise NotImplementedError
+
+    def normalise(self, kernel: Tensor, is_logits: bool) -> Tensor:
+        """Softmax over taps (dim 2) and DropConnect, for kernels that still need them."""
+        if is_logits:
+            if self.weight_softmax:
+                kernel = F.softmax(kernel.float(), dim=2).type_as(kernel)
+            kernel = F.dropout(kernel, p=self.weight_dropout, training=self.training)
+        return kernel
+
+    def convolve(self, x: Tensor, padding_l: int) -> Tensor:
+        """Full-sequence convolution of ``x`` (``T x B x C``)."""
+        kernel, is_logits = self.kernel(x)
+        x_bct = x.permute(1, 2, 0)
+        if is_logits and self.weight_softmax:
+            out = kernels.dynamic_conv_from_logits(x_bct, kernel, padding_l, self.weight_dropout, self.training,
+                                                   backend=self.backend)
+        else:
+            out = kernels.dynamic_conv(x_bct, self.normalise(kernel, is_logits), padding_l, backend=self.backend)
+        return out.permute(2, 0, 1)
+
+    def forward(self, x: Tensor, incremental_state: Optional[Dict[str, Dict[str, Optional[Tensor]]]] = None):
+        if incremental_state is None:
+            return self.convolve(x, self.padding_l)
+        if not self.causal:
+            raise RuntimeError("incremental decoding needs a causal convolution (padding_l = kernel_size - 1)")
+        K = self.kernel_size
+        buffer = self._get_input_buffer(incremental_state)
+        window = x if buffer is None else torch.cat([buffer, x], dim=0)
+        if K > 1:
+            self._set_input_buffer(incremental_state, window[-(K - 1):])
+        if x.size(0) == 1:
+            return self._single_step(window)
+        # several new steps at once: convolve the window (previous inputs + new ones), keep the new outputs
+        return self.convolve(window, K - 1)[-x.size(0):]
+
+    def _single_step(self, window: Tensor) -> Tensor:
+        """One decoding step: ``window`` holds up to K inputs ending with the new one (``T' x B x C``)."""
+        K, H = self.kernel_size, self.num_heads
+        T, B, C = window.shape
+        if T < K:  # the first steps of a sentence: taps that reach before it read zeros
+            window = F.pad(window, (0, 0, 0, 0, K - T, 0))
+        elif T > K:
+            window = window[-K:]
+        kernel, is_logits = self.kernel(window[-1:])
+        weight = self.normalise(kernel, is_logits)[..., 0]  # B x H x K
+        x = window.reshape(K, B, H, C // H)
+        out = torch.einsum("kbhr,bhk->bhr", x, weight.to(x.dtype))
+        return out.reshape(1, B, C)
+
+    def reorder_incremental_state(self, incremental_state: Dict[str, Dict[str, Optional[Tensor]]],
+                                  new_order: Tensor):
+        buffer = self._get_input_buffer(incremental_state)
+        if buffer is not None:
+            self._set_input_buffer(incremental_state, buffer.index_select(1, new_order))
+
+    def _get_input_buffer(self, incremental_state) -> Optional[Tensor]:
+        state = self.get_incremental_state(incremental_state, "conv_state")
+        return None if state is None else state.get("input_buffer")
+
+    def _set_input_buffer(self, incremental_state, buffer: Tensor):
+        self.set_incremental_state(incremental_state, "conv_state", {"input_buffer": buffer})
+
+    def extra_repr(self) -> str:
+        return (f"{self.dim}, kernel_size={self.kernel_size}, padding_l={self.padding_l}, "
+                f"num_heads={self.num_heads}, weight_softmax={self.weight_softmax}, "
+                f"weight_dropout={self.weight_dropout}, backend={self.backend}")
