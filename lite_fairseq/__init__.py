@@ -1,8 +1,13 @@
 """lite_fairseq: Lite Transformer (Long-Short Range Attention) as a fairseq plugin.
 
-Importing the package (``--user-dir`` does) registers the models and architectures with fairseq.
+Importing the package (``--user-dir`` does) registers the models and architectures with fairseq and allow-lists
+the types fairseq checkpoints hold for torch's ``weights_only`` loading (:mod:`lite_fairseq.checkpoint_safety`).
 """
 
 __version__ = "0.1.0"
+
+from . import checkpoint_safety  # noqa: E402
+
+checkpoint_safety.install()
 
 from . import models  # noqa: E402,F401  (registers models and architectures)
