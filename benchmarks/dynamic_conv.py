@@ -1,0 +1,208 @@
+"""Benchmark the dynamic-convolution paths: time, speed ratios and achieved memory bandwidth.
+
+Two tables per dtype:
+
+* layer: one dynamic-convolution layer as fairseq runs it in training (time-major x, kernel logits from a linear
+  map of x, softmax over the taps, DropConnect p=0.1, the convolution), forward and forward+backward, for
+  fairseq's PyTorch paths (``DynamicConv1dTBC._forward_unfolded`` and ``_forward_expanded``), fairseq's
+  ``dynamicconv_cuda`` layer when that extension is importable, our PyTorch path and our Triton kernel. All use
+  the same linear weights; ratios are against fairseq's unfold path (its default for training without the
+  extension) and against the fairseq CUDA layer.
+* kernel: the convolution alone on contiguous B x C x T / B x H x K x T tensors, with the bytes it must move
+  at the least (read x and the weights, write the output) divided by its forward time, against the measured
+  device-to-device copy bandwidth.
+
+    python benchmarks/dynamic_conv.py            # on a GPU: the paper's shapes, float32 and float16
+    python benchmarks/dynamic_conv.py --cpu      # CPU: smaller shapes, our PyTorch path against fairseq's
+
+fairseq's classes are optional imports: a path whose import fails is reported as missing, not timed.
+"""
+
+import argparse
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+from lite_fairseq.kernels import dynamic_conv, dynamic_conv_from_logits, triton_available
+
+WEIGHT_DROPOUT = 0.1
+# (name, B, T, C, H, K, padding_l): translation shapes at about 4096 tokens per batch, and the LM's K=63
+GPU_CASES = [
+    ("wmt-enc K3", 128, 32, 248, 4, 3, 1),
+    ("wmt-enc K7", 128, 32, 248, 4, 7, 3),
+    ("wmt-enc K15", 128, 32, 248, 4, 15, 7),
+    ("wmt-enc K31", 128, 32, 248, 4, 31, 15),
+    ("wmt-dec K31", 128, 32, 248, 4, 31, 30),
+    ("lm K63", 8, 512, 448, 4, 63, 62),
+]
+CPU_CASES = [
+    ("wmt-enc K3", 16, 32, 248, 4, 3, 1),
+    ("wmt-enc K15", 16, 32, 248, 4, 15, 7),
+    ("wmt-enc K31", 16, 32, 248, 4, 31, 15),
+    ("lm K63", 1, 256, 448, 4, 63, 62),
+]
+
+
+def _fairseq_modules():
+    mods = {}
+    try:
+        from fairseq.modules.dynamic_convolution import DynamicConv1dTBC
+
+        mods["tbc"] = DynamicConv1dTBC
+    except Exception as err:  # noqa: BLE001 - report any import failure and go on
+        print(f"# fairseq DynamicConv1dTBC unavailable: {type(err).__name__}: {err}")
+    try:
+        from fairseq.modules.dynamicconv_layer.dynamicconv_layer import DynamicconvLayer
+
+        mods["cuda_layer"] = DynamicconvLayer
+        import dynamicconv_cuda
+
+        mods["cuda_ext"] = dynamicconv_cuda
+    except Exception as err:  # noqa: BLE001
+        print(f"# fairseq dynamicconv_cuda unavailable: {type(err).__name__}: {err}")
+    return mods
+
+
+class Timer:
+    def __init__(self, device, reps):
+        self.device, self.reps = device, reps
+
+    def __call__(self, fn) -> float:
+        """Median time of fn in milliseconds."""
+        if self.device == "cuda":
+            import triton.testing
+
+            return triton.testing.do_bench(fn, warmup=25, rep=self.reps, return_mode="median")
+        for _ in range(3):
+            fn()
+        times = []
+        for _ in range(max(5, self.reps // 5)):
+            t0 = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t0) * 1e3)
+        return statistics.median(times)
+
+
+def _layer_paths(mods, case, dtype, device):
+    _, B, T, C, H, K, P = case
+    linear = torch.nn.Linear(C, H * K, bias=False).to(device, dtype)
+    paths = {}
+
+    def ours(backend):
+        def run(x):
+            logits = F.linear(x, linear.weight).view(T, B, H, K).permute(1, 2, 3, 0)
+            out = dynamic_conv_from_logits(x.permute(1, 2, 0), logits, P, WEIGHT_DROPOUT, True, backend=backend)
+            return out.permute(2, 0, 1)
+
+        return run
+
+    if "tbc" in mods:
+        m = mods["tbc"](C, kernel_size=K, padding_l=P, weight_softmax=True, num_heads=H,
+                        weight_dropout=WEIGHT_DROPOUT).to(device, dtype).train()
+        m.weight_linear.weight = linear.weight
+        paths["fairseq unfold"] = lambda x: m._forward_unfolded(x, None, x)
+        paths["fairseq expanded"] = lambda x: m._forward_expanded(x, None, x)
+    if "cuda_layer" in mods and device == "cuda":
+        cl = mods["cuda_layer"](C, kernel_size=K, padding_l=P, weight_softmax=True, num_heads=H,
+                                weight_dropout=WEIGHT_DROPOUT).to(device, dtype).train()
+        cl.weight_linear.weight = linear.weight
+        paths["fairseq cuda"] = lambda x: cl(x)
+    paths["ours torch"] = ours("torch")
+    if device == "cuda" and triton_available():
+        paths["ours triton"] = ours("triton")
+    return paths
+
+
+def bench_layer(mods, cases, dtype, device, timer):
+    print(f"\n## layer ({dtype}, weight dropout {WEIGHT_DROPOUT}, training): time in ms (median)")
+    rows = []
+    for case in cases:
+        name, B, T, C, H, K, P = case
+        x = torch.randn(T, B, C, device=device, dtype=dtype, requires_grad=True)
+        g = torch.randn(T, B, C, device=device, dtype=dtype)
+        for pname, fn in _layer_paths(mods, case, dtype, device).items():
+            try:
+                fwd = timer(lambda: fn(x))
+                fb = timer(lambda: fn(x).backward(g))
+            except Exception as err:  # noqa: BLE001 - e.g. an unsupported K in the fairseq extension
+                print(f"# {name} {pname}: failed: {type(err).__name__}: {str(err)[:120]}")
+                continue
+            rows.append((name, pname, fwd, fb))
+    base = {(r[0], r[1]): r for r in rows}
+    print("| case | path | fwd ms | fwd+bwd ms | fwd+bwd speed-up vs fairseq unfold | vs fairseq cuda |")
+    print("|---|---|---|---|---|---|")
+    for name, pname, fwd, fb in rows:
+        ref_u = base.get((name, "fairseq unfold"))
+        ref_c = base.get((name, "fairseq cuda"))
+        su = f"{ref_u[3] / fb:.2f}x" if ref_u else "-"
+        sc = f"{ref_c[3] / fb:.2f}x" if ref_c else "-"
+        print(f"| {name} | {pname} | {fwd:.4f} | {fb:.4f} | {su} | {sc} |")
+    return rows
+
+
+def copy_bandwidth(device, timer):
+    n = 1 << 28  # 1 GiB of float32
+    a = torch.randn(n, device=device)
+    b = torch.empty_like(a)
+    ms = timer(lambda: b.copy_(a))
+    return 2 * a.numel() * a.element_size() / (ms * 1e-3) / 1e9
+
+
+def bench_kernel(mods, cases, dtype, device, timer, copy_gbs):
+    print(f"\n## kernel alone ({dtype}, forward): minimal bytes = read x + weights, write out")
+    print(f"(device-to-device copy measured at {copy_gbs:.0f} GB/s, read + write)")
+    print("| case | path | fwd ms | GB/s | % of copy bandwidth |")
+    print("|---|---|---|---|---|")
+    for name, B, T, C, H, K, P in cases:
+        x = torch.randn(B, C, T, device=device, dtype=dtype)
+        logits = torch.randn(B, H, K, T, device=device, dtype=dtype)
+        w = torch.softmax(logits.float(), dim=2).to(dtype)
+        nbytes = (2 * x.numel() + w.numel()) * x.element_size()
+        paths = {"ours torch (weights)": lambda: dynamic_conv(x, w, P, backend="torch")}
+        if device == "cuda" and triton_available():
+            paths["ours triton (weights)"] = lambda: dynamic_conv(x, w, P, backend="triton")
+            paths["ours triton (logits, softmax fused)"] = lambda: dynamic_conv_from_logits(x, logits, P,
+                                                                                              backend="triton")
+        if "cuda_ext" in mods and device == "cuda":
+            paths["fairseq dynamicconv_cuda (weights)"] = lambda: mods["cuda_ext"].forward(x, w, P)
+        for pname, fn in paths.items():
+            try:
+                ms = timer(fn)
+            except Exception as err:  # noqa: BLE001
+                print(f"# {name} {pname}: failed: {type(err).__name__}: {str(err)[:120]}")
+                continue
+            gbs = nbytes / (ms * 1e-3) / 1e9
+            print(f"| {name} | {pname} | {ms:.4f} | {gbs:.0f} | {100 * gbs / copy_gbs:.0f}% |")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cpu", action="store_true", help="run on the CPU (smaller shapes)")
+    ap.add_argument("--dtypes", default=None, help="comma list among float32,float16,bfloat16")
+    ap.add_argument("--reps", type=int, default=100, help="GPU: milliseconds of repetitions per timing; CPU: reps/5 timed calls")
+    args = ap.parse_args(argv)
+    device = "cpu" if args.cpu or not torch.cuda.is_available() else "cuda"
+    dtypes = args.dtypes or ("float32,float16" if device == "cuda" else "float32")
+    cases = GPU_CASES if device == "cuda" else CPU_CASES
+    timer = Timer(device, args.reps)
+    torch.manual_seed(0)
+    print(f"# device: {torch.cuda.get_device_name() if device == 'cuda' else 'cpu'}; torch {torch.__version__}"
+          f"; python {sys.version.split()[0]}")
+    if triton_available():
+        import triton
+
+        print(f"# triton {triton.__version__}")
+    mods = _fairseq_modules()
+    copy_gbs = copy_bandwidth(device, timer) if device == "cuda" else None
+    for name in dtypes.split(","):
+        dtype = getattr(torch, name)
+        bench_layer(mods, cases, dtype, device, timer)
+        if device == "cuda":
+            bench_kernel(mods, cases, dtype, device, timer, copy_gbs)
+
+
+if __name__ == "__main__":
+    main()
