@@ -64,6 +64,13 @@ def dynamic_conv_from_logits_torch(
     training: bool = False,
 ) -> torch.Tensor:
     """Softmax over the K taps, DropConnect on the normalised taps, then :func:`dynamic_conv_torch`."""
-    weight = F.softmax(logits.float(), dim=2).type_as(logits)
+    weight = softmax_over_taps(logits, dim=2)
     weight = F.dropout(weight, p=weight_dropout, training=training)
     return dynamic_conv_torch(x, weight, padding_l)
+
+
+def softmax_over_taps(logits: torch.Tensor, dim: int) -> torch.Tensor:
+    """Softmax computed in at least float32 (half-precision logits are upcast), returned in the input's dtype."""
+    if logits.dtype in (torch.float16, torch.bfloat16):
+        return F.softmax(logits.float(), dim=dim).type_as(logits)
+    return F.softmax(logits, dim=dim)

@@ -15,6 +15,7 @@ from fairseq.incremental_decoding_utils import with_incremental_state
 from torch import Tensor
 
 from lite_fairseq import kernels
+from lite_fairseq.kernels.dynamic_conv_torch import softmax_over_taps
 
 
 @with_incremental_state
@@ -53,7 +54,7 @@ class DepthwiseConvTBC(nn.Module):
         """Softmax over taps (dim 2) and DropConnect, for kernels that still need them."""
         if is_logits:
             if self.weight_softmax:
-                kernel = F.softmax(kernel.float(), dim=2).type_as(kernel)
+                kernel = softmax_over_taps(kernel, dim=2)
             kernel = F.dropout(kernel, p=self.weight_dropout, training=self.training)
         return kernel
 

@@ -4,6 +4,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from lite_fairseq.kernels.dynamic_conv_torch import softmax_over_taps
+
 from .depthwise_conv_base import DepthwiseConvTBC
 
 
@@ -18,7 +20,7 @@ class LightweightConvTBC(DepthwiseConvTBC):
         T, B, _ = x.shape
         weight = self.weight
         if self.weight_softmax:
-            weight = F.softmax(weight.float(), dim=1).type_as(weight)
+            weight = softmax_over_taps(weight, dim=1)
         # DropConnect on the shared kernel, as in fairseq's LightweightConv
         weight = F.dropout(weight, p=self.weight_dropout, training=self.training)
         weight = weight.to(x.dtype)

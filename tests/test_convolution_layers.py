@@ -1,0 +1,149 @@
+"""Lightweight and dynamic convolution layers against fairseq's own implementations (an independent reference),
+in float64, on many shapes; and the LSRA layer's channel split."""
+
+import pytest
+import torch
+from fairseq.modules import MultiheadAttention
+from fairseq.modules.dynamic_convolution import DynamicConv1dTBC
+from fairseq.modules.lightweight_convolution import LightweightConv1dTBC
+
+from lite_fairseq.modules import DynamicConvTBC, LightweightConvTBC, LongShortRangeAttention, parse_branch_specs
+from lite_fairseq.modules.conv_branch import conv_padding
+
+SHAPES = [  # T, B, C, H, K
+    (1, 1, 4, 1, 1), (5, 2, 8, 2, 3), (7, 3, 12, 4, 7), (16, 2, 16, 4, 15), (40, 2, 8, 2, 31), (9, 1, 6, 3, 4),
+    (70, 1, 4, 2, 63),
+]
+
+
+def naive_conv(x, weight, padding_l):
+    """out[t, b, c] = sum_k weight[b, h(c), k, t] * x[t + k - padding_l, b, c], by explicit loops (float64)."""
+    T, B, C = x.shape
+    H, K = weight.shape[1], weight.shape[2]
+    out = torch.zeros_like(x)
+    for t in range(T):
+        for k in range(K):
+            s = t + k - padding_l
+            if 0 <= s < T:
+                for h in range(H):
+                    cs = slice(h * (C // H), (h + 1) * (C // H))
+                    out[t, :, cs] += weight[:, h, k, t].unsqueeze(1) * x[s, :, cs]
+    return out
+
+
+@pytest.mark.parametrize("T,B,C,H,K", SHAPES)
+@pytest.mark.parametrize("causal", [False, True])
+def test_layers_match_a_naive_float64_reference(T, B, C, H, K, causal):
+    torch.manual_seed(T + K)
+    x = torch.randn(T, B, C, dtype=torch.float64)
+    pad = conv_padding(K, causal)
+    light = LightweightConvTBC(C, K, pad, H).double()
+    w = torch.softmax(light.weight, dim=1).view(1, H, K, 1).expand(B, H, K, T)
+    torch.testing.assert_close(light(x), naive_conv(x, w, pad), rtol=1e-12, atol=1e-12)
+    dyn = DynamicConvTBC(C, K, pad, H).double()
+    logits = (x @ dyn.weight_linear.weight.T).view(T, B, H, K).permute(1, 2, 3, 0)
+    torch.testing.assert_close(dyn(x), naive_conv(x, torch.softmax(logits, dim=2), pad), rtol=1e-12, atol=1e-12)
+
+
+# fairseq's layers compute the softmax over taps in float32 even for float64 input: compare at that precision
+FAIRSEQ_TOL = dict(rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("T,B,C,H,K", SHAPES)
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("softmax", [True, False])
+def test_lightweight_matches_fairseq(T, B, C, H, K, causal, softmax):
+    torch.manual_seed(T * 7 + K)
+    ours = LightweightConvTBC(C, K, conv_padding(K, causal), H, weight_softmax=softmax).double()
+    ref = LightweightConv1dTBC(C, K, padding_l=conv_padding(K, causal), num_heads=H, weight_softmax=softmax).double()
+    with torch.no_grad():
+        ref.weight.copy_(ours.weight.view(H, 1, K))
+    x = torch.randn(T, B, C, dtype=torch.float64, requires_grad=True)
+    y = ours(x)
+    torch.testing.assert_close(y, ref(x), **FAIRSEQ_TOL)
+    g = torch.randn_like(y)
+    (gx,) = torch.autograd.grad(y, x, g)
+    (gx_ref,) = torch.autograd.grad(ref(x), x, g)
+    torch.testing.assert_close(gx, gx_ref, **FAIRSEQ_TOL)
+
+
+@pytest.mark.parametrize("T,B,C,H,K", SHAPES)
+@pytest.mark.parametrize("causal", [False, True])
+def test_dynamic_matches_fairseq(T, B, C, H, K, causal):
+    if causal and K > T:
+        pytest.skip("fairseq narrows the taps before the softmax when K > T (its unfold path); compared below")
+    torch.manual_seed(T * 5 + K)
+    ours = DynamicConvTBC(C, K, conv_padding(K, causal), H).double()
+    ref = DynamicConv1dTBC(C, K, padding_l=conv_padding(K, causal), num_heads=H, weight_softmax=True).double()
+    with torch.no_grad():
+        ref.weight_linear.weight.copy_(ours.weight_linear.weight)
+    x = torch.randn(T, B, C, dtype=torch.float64, requires_grad=True)
+    for unfold in (True, False):
+        torch.testing.assert_close(ours(x), ref(x, unfold=unfold), **FAIRSEQ_TOL)
+    y = ours(x)
+    g = torch.randn_like(y)
+    grads = torch.autograd.grad(y, [x, ours.weight_linear.weight], g)
+    grads_ref = torch.autograd.grad(ref(x, unfold=True), [x, ref.weight_linear.weight], g)
+    for a, b in zip(grads, grads_ref):
+        torch.testing.assert_close(a, b, **FAIRSEQ_TOL)
+
+
+def test_short_causal_sequences_use_zero_padding_semantics():
+    """Taps that reach before the sentence read zeros and keep their softmax mass (the same as incremental
+    decoding sees), which is fairseq's band ('expanded') path."""
+    T, B, C, H, K = 5, 2, 8, 2, 15
+    torch.manual_seed(0)
+    ours = DynamicConvTBC(C, K, K - 1, H).double()
+    ref = DynamicConv1dTBC(C, K, padding_l=K - 1, num_heads=H, weight_softmax=True).double()
+    with torch.no_grad():
+        ref.weight_linear.weight.copy_(ours.weight_linear.weight)
+    x = torch.randn(T, B, C, dtype=torch.float64)
+    torch.testing.assert_close(ours(x), ref(x, unfold=False), **FAIRSEQ_TOL)
+
+
+@pytest.mark.parametrize("cls", [LightweightConvTBC, DynamicConvTBC])
+def test_single_step_path_equals_the_full_convolution(cls):
+    T, B, C, H, K = 12, 3, 8, 2, 5
+    torch.manual_seed(1)
+    conv = cls(C, K, K - 1, H).double().eval()
+    x = torch.randn(T, B, C, dtype=torch.float64)
+    full = conv(x)
+    state = {}
+    steps = [conv(x[t:t + 1], incremental_state=state) for t in range(T)]
+    torch.testing.assert_close(torch.cat(steps), full, rtol=1e-10, atol=1e-10)
+    # several new steps at once continue the same state
+    state = {}
+    first = conv(x[:4], incremental_state=state)
+    rest = conv(x[4:], incremental_state=state)
+    torch.testing.assert_close(torch.cat([first, rest]), full, rtol=1e-10, atol=1e-10)
+
+
+def test_incremental_state_needs_a_causal_convolution():
+    conv = DynamicConvTBC(8, 5, 2, 2)
+    with pytest.raises(RuntimeError, match="causal"):
+        conv(torch.randn(1, 1, 8), incremental_state={})
+
+
+def test_weight_dropout_drops_kernel_taps_in_training_only():
+    torch.manual_seed(0)
+    conv = DynamicConvTBC(8, 7, 3, 2, weight_dropout=0.999)
+    x = torch.randn(10, 2, 8)
+    assert conv.eval()(x).abs().sum() > 0
+    assert conv.train()(x).abs().max() == 0 or conv.train()(x).abs().mean() < conv.eval()(x).abs().mean() * 0.2
+
+
+def test_lsra_splits_channels_between_branches():
+    """Each branch sees only its slice: the attention half equals a stand-alone MultiheadAttention on that slice."""
+    torch.manual_seed(0)
+    specs = parse_branch_specs(["attn:1:16:4", "dynamic:default:16:4"], "--x")
+    lsra = LongShortRangeAttention(32, specs, kernel_size=3, causal=False, glu=True).double().eval()
+    x = torch.randn(6, 2, 32, dtype=torch.float64)
+    y, _ = lsra(x)
+    mha = MultiheadAttention(16, 4, self_attention=True).double()
+    mha.load_state_dict(lsra.branches[0].state_dict())
+    ref, _ = mha(x[..., :16], x[..., :16], x[..., :16])
+    torch.testing.assert_close(y[..., :16], ref)
+    torch.testing.assert_close(y[..., 16:], lsra.branches[1](x[..., 16:]))
+    x2 = x.clone()
+    x2[..., 16:] += 1.0  # changing the convolution's channels leaves the attention output alone
+    torch.testing.assert_close(lsra(x2)[0][..., :16], y[..., :16])
