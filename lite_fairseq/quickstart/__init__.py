@@ -1,0 +1,1 @@
+"""Quickstart: a built-in, deterministic German-like -> English corpus and its helpers."""
