@@ -66,15 +66,19 @@ _UNSUPPORTED = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
 def explain_load_failure(path, error: BaseException) -> CheckpointLoadError:
     text = str(error)
     match = _UNSUPPORTED.search(text)
-    if isinstance(error, pickle.UnpicklingError) or match:
-        what = match.group(1) if match else "an object of a type outside the allow-list"
+    if match:
+        what = match.group(1)
         return CheckpointLoadError(
             f"refusing to load checkpoint {path}: it holds a pickled reference to `{what}`, which is not among the "
             "types fairseq checkpoints hold (see lite_fairseq.checkpoint_safety.safe_globals()). Unpickling it could run "
             "arbitrary code. If you trust this file and that type, allow-list just that type with "
             "torch.serialization.add_safe_globals([...]) before loading.")
+    if "WeightsUnpickler error:" in text:
+        text = text.split("WeightsUnpickler error:", 1)[1]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    reason = lines[0] if lines else type(error).__name__
     return CheckpointLoadError(
-        f"cannot read checkpoint {path}: {text.splitlines()[0] if text else type(error).__name__} "
+        f"cannot read checkpoint {path}: {reason} "
         "(is the file truncated or not a fairseq checkpoint? try an earlier checkpoint, e.g. checkpoint_best.pt)")
 
 

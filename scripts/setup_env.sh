@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Create (or reuse) a virtual environment and install lite_fairseq with pinned dependencies.
+#   bash scripts/setup_env.sh [VENV_DIR]       (default: .venv in the repository root)
+# Set LITE_FAIRSEQ_DEV=0 to skip the test dependencies.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${1:-$root/.venv}"
+python="${PYTHON:-python3}"
+start=$(date +%s)
+if [ ! -x "$venv/bin/python" ]; then
+  echo "[setup] creating virtual environment $venv"
+  "$python" -m venv "$venv"
+fi
+pip=("$venv/bin/python" -m pip --disable-pip-version-check)
+echo "[setup] installing pinned dependencies (requirements.txt)"
+"${pip[@]}" install -q -r "$root/requirements.txt"
+echo "[setup] installing fairseq without its dependency list (requirements-fairseq.txt)"
+"${pip[@]}" install -q --no-deps -r "$root/requirements-fairseq.txt"
+if [ "${LITE_FAIRSEQ_DEV:-1}" != "0" ]; then
+  echo "[setup] installing test dependencies (requirements-dev.txt)"
+  "${pip[@]}" install -q -r "$root/requirements-dev.txt"
+fi
+echo "[setup] installing lite_fairseq (editable, no dependencies)"
+"${pip[@]}" install -q --no-deps --no-build-isolation -e "$root"
+if "$venv/bin/python" -c "import torchaudio" 2>/dev/null; then
+  echo "[setup] error: torchaudio got installed; it has no build for torch 2.13" >&2
+  exit 1
+fi
+"$venv/bin/python" -c "import torch, fairseq, lite_fairseq; print('[setup] torch', torch.__version__, '| fairseq', fairseq.__version__, '| lite_fairseq', lite_fairseq.__version__)"
+echo "[setup] done in $(( $(date +%s) - start ))s; activate with: source $venv/bin/activate"
