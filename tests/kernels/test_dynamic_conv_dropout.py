@@ -33,7 +33,8 @@ def test_single_tap_gives_exact_dropout_values():
     x, logits = _data(B, C, H, 1, T, 1)
     out = dynamic_conv_from_logits(x, logits, 0, p, True, backend="triton").cpu()
     kept = out.abs() > 0
-    assert torch.allclose(out[kept], (x.cpu() / (1 - p))[kept], rtol=1e-12, atol=0)
+    # rtol 1e-6: compiled Triton passes the Python float scale 1/(1-p) to the kernel as float32
+    assert torch.allclose(out[kept], (x.cpu() / (1 - p))[kept], rtol=1e-6, atol=0)
     per_head = kept.view(B, H, C // H, T)
     assert (per_head == per_head[:, :, :1, :]).all(), "the mask must be shared by the channels of a head"
     frac = per_head[:, :, 0, :].double().mean().item()
