@@ -37,6 +37,7 @@ if [ -z "${OMP_NUM_THREADS:-}" ]; then
   export OMP_NUM_THREADS="$cores"
 fi
 export MKL_NUM_THREADS="$OMP_NUM_THREADS"
+export PYTHONUNBUFFERED=1  # show fairseq log lines as they come
 
 # The plugin: the checkout this script lives in, else the pip-installed package.
 if [ -f "$HERE/../../lite_fairseq/__init__.py" ]; then

@@ -1,0 +1,102 @@
+"""Shared fixtures: a tiny quickstart corpus, binarised once per test session, and CLI helpers.
+
+- ``tiny_corpus``: directory with raw/{train,valid,test}.{de,en}, tok/, bpe/ and the BPE codes.
+- ``tiny_data_bin``: path (str) of the binarised tiny corpus (fairseq-preprocess, joined dictionary).
+- ``run_cli``: run a fairseq command line (``run_cli("train", [...])`` runs ``python -m fairseq_cli.train``,
+  the module behind the ``fairseq-train`` console script) with the repository importable.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+USER_DIR = str(REPO / "lite_fairseq")
+
+TINY_SIZES = {"train": 400, "valid": 40, "test": 20}
+TINY_BPE_MERGES = 300
+
+
+def cli_env():
+    """Environment for subprocesses: the checkout importable, two threads, no stray user-dir state."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.setdefault("OMP_NUM_THREADS", "2")
+    env.setdefault("MKL_NUM_THREADS", "2")
+    return env
+
+
+def _console_script(name):
+    """A console script of this interpreter's environment (e.g. subword-nmt), as a user would type it."""
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        raise RuntimeError(f"console script {name!r} not found next to {sys.executable}; install the project's "
+                           "requirements into this environment")
+    return str(path)
+
+
+def run(cmd, *, cwd=None, stdin=None, timeout=300, check=True):
+    """Run a command, return CompletedProcess with text stdout/stderr; on failure show the tail of both."""
+    proc = subprocess.run(cmd, cwd=cwd, input=stdin, capture_output=True, text=True, env=cli_env(),
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"command failed with exit code {proc.returncode}: {' '.join(map(str, cmd))}\n"
+            f"--- stdout (tail) ---\n{proc.stdout[-3000:]}\n--- stderr (tail) ---\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def fairseq_cmd(tool, args):
+    """``fairseq-<tool> args`` as the equivalent ``python -m fairseq_cli.<tool> args``."""
+    return [sys.executable, "-m", f"fairseq_cli.{tool}"] + [str(a) for a in args]
+
+
+@pytest.fixture(scope="session")
+def run_cli():
+    def _run(tool, args, **kw):
+        return run(fairseq_cmd(tool, args), **kw)
+    return _run
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory):
+    """Generate, tokenise and BPE-encode a tiny corpus once per session; returns its directory (Path)."""
+    root = tmp_path_factory.mktemp("tiny_corpus")
+    raw, tok, bpe = root / "raw", root / "tok", root / "bpe"
+    for d in (tok, bpe):
+        d.mkdir()
+    run([sys.executable, "-m", "lite_fairseq.quickstart.corpus", "--out", raw, "--seed", 7,
+         "--train", TINY_SIZES["train"], "--valid", TINY_SIZES["valid"], "--test", TINY_SIZES["test"]])
+    for split in TINY_SIZES:
+        for lang in ("de", "en"):
+            text = (raw / f"{split}.{lang}").read_text(encoding="utf-8")
+            out = run([sys.executable, "-m", "lite_fairseq.quickstart.text", "tok"], stdin=text).stdout
+            (tok / f"{split}.{lang}").write_text(out, encoding="utf-8")
+    subword_nmt = _console_script("subword-nmt")
+    run([subword_nmt, "learn-joint-bpe-and-vocab", "--input", tok / "train.de", tok / "train.en",
+         "-s", TINY_BPE_MERGES, "-o", root / "codes", "--write-vocabulary", root / "vocab.de", root / "vocab.en"])
+    for split in TINY_SIZES:
+        for lang in ("de", "en"):
+            with open(tok / f"{split}.{lang}", encoding="utf-8") as src:
+                text = src.read()
+            out = run([subword_nmt, "apply-bpe", "-c", root / "codes", "--vocabulary", root / f"vocab.{lang}",
+                       "--vocabulary-threshold", 1], stdin=text).stdout
+            (bpe / f"{split}.{lang}").write_text(out, encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_data_bin(tiny_corpus):
+    """Binarised tiny corpus (de -> en, joined dictionary); returns the data-bin path as a string."""
+    dest = tiny_corpus / "data-bin"
+    bpe = tiny_corpus / "bpe"
+    run(fairseq_cmd("preprocess", [
+        "--source-lang", "de", "--target-lang", "en", "--trainpref", bpe / "train",
+        "--validpref", bpe / "valid", "--testpref", bpe / "test", "--destdir", dest,
+        "--joined-dictionary", "--workers", 1]))
+    for name in ("dict.de.txt", "dict.en.txt", "train.de-en.de.bin", "test.de-en.en.idx"):
+        assert (dest / name).exists(), f"fairseq-preprocess did not write {name}"
+    return str(dest)
