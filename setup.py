@@ -24,7 +24,9 @@ setup(
         "subword-nmt>=0.3.8",
     ],
     entry_points={
-        "console_scripts": [],
+        "console_scripts": [
+            "lite-fairseq-profile=lite_fairseq.profiler.cli:console_main",
+        ],
     },
     license="MIT",
 )

@@ -1,0 +1,125 @@
+"""CPU latency of translating one sentence, Lite Transformer beside the Transformer of equal Mult-Adds.
+
+One translation = the encoder over a ``src_len``-token source, then exactly ``steps`` incremental decoder steps
+(greedy, or beam search with ``beam`` hypotheses, log-softmax over the vocabulary, top-k, and the reordering of
+the incremental state that fairseq's generator does). The end-of-sentence token is never chosen, so every run
+decodes the same number of steps whatever the (random) weights prefer. Each figure is the median of ``repeats``
+timed runs after ``warmup`` untimed ones. Timings are printed, never asserted: they depend on the machine.
+"""
+
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+
+from .building import TRANSLATION, BuiltModel, ProfilerError, build
+from .counting import profile_model
+
+PAPER_BUDGET_PAIRS: Tuple[Tuple[str, str], ...] = (
+    ("lite_transformer_wmt_200", "transformer_paper_wmt_128"),  # ~90M Mult-Adds
+    ("lite_transformer_wmt_408", "transformer_paper_wmt_256"),  # ~350M
+    ("lite_transformer_wmt_496", "transformer_paper_wmt_320"),  # ~527M
+)
+
+
+def _random_tokens(dictionary, length: int, seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(dictionary.nspecial, len(dictionary), (1, length), generator=g)
+
+
+@torch.inference_mode()
+def translate(built: BuiltModel, src_tokens: torch.Tensor, steps: int, beam: int) -> torch.Tensor:
+    """Encode, then decode exactly ``steps`` tokens with beam search (``beam=1``: greedy). Returns beam x steps."""
+    model, tgt_dict = built.model, built.tgt_dict
+    encoder_out = model.encoder(src_tokens, src_lengths=torch.tensor([src_tokens.size(1)]))
+    if beam > 1:
+        encoder_out = model.encoder.reorder_encoder_out(encoder_out, torch.zeros(beam, dtype=torch.long))
+    tokens = torch.full((beam, 1), tgt_dict.eos(), dtype=torch.long)
+    scores = torch.zeros(beam)
+    if beam > 1:
+        scores[1:] = float("-inf")  # all hypotheses start identical: keep one of them at the first step
+    state: Dict = {}
+    banned = [tgt_dict.pad(), tgt_dict.eos(), tgt_dict.bos()]
+    for _ in range(steps):
+        logits, _ = model.decoder(tokens, encoder_out=encoder_out, incremental_state=state)
+        lprobs = torch.log_softmax(logits[:, -1, :].float(), dim=-1)
+        lprobs[:, banned] = float("-inf")
+        vocab = lprobs.size(1)
+        best, index = (scores.unsqueeze(1) + lprobs).view(-1).topk(beam)
+        origin = torch.div(index, vocab, rounding_mode="floor")
+        if beam > 1:
+            model.decoder.reorder_incremental_state_scripting(state, origin)
+        tokens = torch.cat([tokens.index_select(0, origin), (index % vocab).unsqueeze(1)], dim=1)
+        scores = best
+    return tokens[:, 1:]
+
+
+def time_translation(built: BuiltModel, src_len: int = 30, steps: int = 30, beam: int = 1, repeats: int = 15,
+                     warmup: int = 3) -> float:
+    """Median wall-clock milliseconds of :func:`translate` on one sentence."""
+    if built.task != TRANSLATION:
+        raise ProfilerError(f"--latency: --arch {built.arch} is not a translation model")
+    if repeats < 1 or warmup < 0 or beam < 1 or steps < 1:
+        raise ProfilerError("--latency: --repeats, --beam and the step count must be positive")
+    src = _random_tokens(built.src_dict, src_len, seed=0)
+    for _ in range(warmup):
+        translate(built, src, steps, beam)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        translate(built, src, steps, beam)
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+@dataclass
+class LatencyRow:
+    arch: str
+    macs: int
+    params_without_embeddings: int
+    greedy_ms: float
+    beam_ms: float
+
+
+def measure_pairs(pairs: Sequence[Tuple[str, str]], overrides: Sequence[str] = (), src_vocab: Optional[int] = None,
+                  tgt_vocab: Optional[int] = None, src_len: int = 30, steps: int = 30, beam: int = 4,
+                  repeats: int = 15, warmup: int = 3, threads: int = 1) -> List[Tuple[LatencyRow, LatencyRow]]:
+    """Time each (lite, baseline) pair in this process; ``overrides`` apply to the Lite architecture only."""
+    if threads < 1:
+        raise ProfilerError(f"--threads must be at least 1, got {threads}")
+    torch.set_num_threads(threads)
+    results = []
+    for lite_arch, base_arch in pairs:
+        row = []
+        for arch, extra in ((lite_arch, overrides), (base_arch, ())):
+            built = build(arch, extra, src_vocab=src_vocab, tgt_vocab=tgt_vocab)
+            prof = profile_model(built, src_len, steps)
+            greedy = time_translation(built, src_len, steps, 1, repeats, warmup)
+            beamed = time_translation(built, src_len, steps, beam, repeats, warmup)
+            row.append(LatencyRow(arch, prof.macs, prof.params_without_embeddings, greedy, beamed))
+        results.append(tuple(row))
+    return results
+
+
+def format_latency(results, beam: int, threads: int, repeats: int, src_len: int, steps: int) -> str:
+    lines = [f"CPU latency of translating one {src_len}-token sentence ({steps} decoder steps), median of "
+             f"{repeats} runs, torch.set_num_threads({threads}), torch {torch.__version__}",
+             f"  {'architecture':<30}{'Mult-Adds':>11}{'#Params*':>10}{'greedy ms':>11}{f'beam-{beam} ms':>11}"]
+    for lite, base in results:
+        for r in (lite, base):
+            lines.append(f"  {r.arch:<30}{r.macs / 1e6:>10.1f}M{r.params_without_embeddings / 1e6:>9.2f}M"
+                         f"{r.greedy_ms:>11.1f}{r.beam_ms:>11.1f}")
+        lines.append(f"  {'  ratio Transformer / Lite':<30}{base.macs / lite.macs:>10.2f}x{'':>10}"
+                     f"{base.greedy_ms / lite.greedy_ms:>10.2f}x{base.beam_ms / lite.beam_ms:>10.2f}x")
+    lines.append("  (* #Params without embeddings and output projection; Mult-Adds in the paper's convention)")
+    return "\n".join(lines)
+
+
+def results_to_dict(results) -> list:
+    out = []
+    for lite, base in results:
+        out.append({"lite": vars(lite), "baseline": vars(base),
+                    "greedy_ratio": base.greedy_ms / lite.greedy_ms, "beam_ratio": base.beam_ms / lite.beam_ms})
+    return out
