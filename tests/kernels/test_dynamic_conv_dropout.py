@@ -51,13 +51,16 @@ def test_high_dropout_mostly_zero():
 
 def test_expectation_matches_deterministic_output():
     """Every batch row carries the same x and logits but draws its own mask: the mean over rows converges to
-    the output without dropout."""
-    B, C, H, K, T, p = 160, 2, 1, 5, 6, 0.5
+    the output without dropout. x is positive so no cancellation inflates the relative noise, which is then at
+    most sqrt(p / (1 - p) / B) = 0.0625 (one dominant tap) and about 0.03 here; the seed is fixed."""
+    B, C, H, K, T, p = 256, 2, 1, 5, 6, 0.5
     x1, l1 = _data(1, C, H, K, T, 2)
+    x1 = x1.abs() + 0.5
     x, logits = x1.expand(B, C, T), l1.expand(B, H, K, T)
+    torch.manual_seed(0)
     out = dynamic_conv_from_logits(x, logits, 2, p, True, backend="triton")
     det = dynamic_conv_reference(x1.cpu(), softmax_reference(l1.cpu()), 2)[0]
-    assert rel_err(out.mean(0).cpu(), det) < 0.15  # ~ sqrt(p/(1-p)/K/B) = 0.035 relative noise
+    assert rel_err(out.mean(0).cpu(), det) < 0.15
     assert not torch.allclose(out[0], out[1]), "batch rows must draw different masks"
 
 
