@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))  # the checkout's lite_fairseq, also when it is not pip-installed
 USER_DIR = str(REPO / "lite_fairseq")
 
 TINY_SIZES = {"train": 400, "valid": 40, "test": 20}
@@ -40,6 +42,7 @@ def _console_script(name):
 
 def run(cmd, *, cwd=None, stdin=None, timeout=300, check=True):
     """Run a command, return CompletedProcess with text stdout/stderr; on failure show the tail of both."""
+    cmd = [str(c) for c in cmd]
     proc = subprocess.run(cmd, cwd=cwd, input=stdin, capture_output=True, text=True, env=cli_env(),
                           timeout=timeout)
     if check and proc.returncode != 0:
@@ -70,11 +73,12 @@ def tiny_corpus(tmp_path_factory):
         d.mkdir()
     run([sys.executable, "-m", "lite_fairseq.quickstart.corpus", "--out", raw, "--seed", 7,
          "--train", TINY_SIZES["train"], "--valid", TINY_SIZES["valid"], "--test", TINY_SIZES["test"]])
+    from lite_fairseq.quickstart.text import tokenize
+
     for split in TINY_SIZES:
         for lang in ("de", "en"):
-            text = (raw / f"{split}.{lang}").read_text(encoding="utf-8")
-            out = run([sys.executable, "-m", "lite_fairseq.quickstart.text", "tok"], stdin=text).stdout
-            (tok / f"{split}.{lang}").write_text(out, encoding="utf-8")
+            lines = (raw / f"{split}.{lang}").read_text(encoding="utf-8").splitlines()
+            (tok / f"{split}.{lang}").write_text("".join(tokenize(s) + "\n" for s in lines), encoding="utf-8")
     subword_nmt = _console_script("subword-nmt")
     run([subword_nmt, "learn-joint-bpe-and-vocab", "--input", tok / "train.de", tok / "train.en",
          "-s", TINY_BPE_MERGES, "-o", root / "codes", "--write-vocabulary", root / "vocab.de", root / "vocab.en"])

@@ -68,11 +68,16 @@ step "1/6 generating the corpus ($QS_TRAIN train / $QS_VALID valid / $QS_TEST te
 paste -d '\n' <(head -n 3 "$RAW/train.de") <(head -n 3 "$RAW/train.en") | sed 's/^/    /'
 
 step "2/6 tokenising and learning joint BPE ($QS_BPE merges, subword-nmt)"
-for split in train valid test; do
-  for l in de en; do
-    "$PYTHON" -m lite_fairseq.quickstart.text tok < "$RAW/$split.$l" > "$TOK/$split.tok.$l"
-  done
-done
+"$PYTHON" - "$RAW" "$TOK" <<'PY'
+import sys
+from lite_fairseq.quickstart.text import tokenize
+raw, tok = sys.argv[1:]
+for split in ("train", "valid", "test"):
+    for lang in ("de", "en"):
+        with open(f"{raw}/{split}.{lang}", encoding="utf-8") as f, \
+                open(f"{tok}/{split}.tok.{lang}", "w", encoding="utf-8") as out:
+            out.writelines(tokenize(line) + "\n" for line in f)
+PY
 subword-nmt learn-joint-bpe-and-vocab --input "$TOK/train.tok.de" "$TOK/train.tok.en" -s "$QS_BPE" \
   -o "$TOK/codes" --write-vocabulary "$TOK/vocab.de" "$TOK/vocab.en"
 for split in train valid test; do
