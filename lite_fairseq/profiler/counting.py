@@ -259,6 +259,17 @@ def count_macs(built: BuiltModel, src_len: int, tgt_len: int, decoder_mode: str 
     model = built.model
     tgt = _random_tokens(built.tgt_dict, tgt_len, seed=1)
     counter = _Counter(model)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # counts depend on shapes only; one thread avoids spinning workers on batch-1 ops
+    try:
+        _drive(built, counter, tgt, src_len, decoder_mode)
+    finally:
+        torch.set_num_threads(threads)
+    return {side: dict(parts) for side, parts in counter.macs.items()}
+
+
+def _drive(built: BuiltModel, counter: "_Counter", tgt: torch.Tensor, src_len: int, decoder_mode: str) -> None:
+    model = built.model
     with torch.no_grad(), counter:
         encoder_out = None
         if built.task == TRANSLATION:
@@ -270,7 +281,6 @@ def count_macs(built: BuiltModel, src_len: int, tgt_len: int, decoder_mode: str 
         counter.force_part = "output_projection"
         _output_layer(model.decoder, feats)
         counter.force_part = None
-    return {side: dict(parts) for side, parts in counter.macs.items()}
 
 
 def count_params(model: nn.Module) -> Dict[str, int]:
