@@ -7,6 +7,7 @@ decodes the same number of steps whatever the (random) weights prefer. Each figu
 timed runs after ``warmup`` untimed ones. Timings are printed, never asserted: they depend on the machine.
 """
 
+import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -105,7 +106,8 @@ def measure_pairs(pairs: Sequence[Tuple[str, str]], overrides: Sequence[str] = (
 
 def format_latency(results, beam: int, threads: int, repeats: int, src_len: int, steps: int) -> str:
     lines = [f"CPU latency of translating one {src_len}-token sentence ({steps} decoder steps), median of "
-             f"{repeats} runs, torch.set_num_threads({threads}), torch {torch.__version__}",
+             f"{repeats} runs, torch.set_num_threads({threads}), torch {torch.__version__}; "
+             f"load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
              f"  {'architecture':<30}{'Mult-Adds':>11}{'#Params*':>10}{'greedy ms':>11}{f'beam-{beam} ms':>11}"]
     for lite, base in results:
         for r in (lite, base):
