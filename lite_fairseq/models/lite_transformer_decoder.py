@@ -1,4 +1,10 @@
-"""Lite Transformer decoder: LSRA self block (causal convolutions), encoder-decoder attention, FFN; incremental."""
+"""Lite Transformer decoder: LSRA self block (causal convolutions), encoder-decoder attention, FFN; incremental.
+
+The same class is the whole of the language model (``no_encoder_attn=True``): its token embedding may then be
+fairseq's :class:`~fairseq.modules.AdaptiveInput` and its output an :class:`~fairseq.modules.AdaptiveSoftmax`
+(``adaptive_softmax=``), in which case :meth:`output_layer` returns the features and fairseq's ``adaptive_loss``
+criterion and ``get_normalized_probs`` go through ``self.adaptive_softmax``, as for fairseq's own decoders.
+"""
 
 import math
 from typing import Any, Dict, List, Optional
@@ -7,7 +13,7 @@ import torch
 import torch.nn as nn
 from fairseq import utils
 from fairseq.models import FairseqIncrementalDecoder
-from fairseq.modules import LayerNorm, PositionalEmbedding, SinusoidalPositionalEmbedding
+from fairseq.modules import AdaptiveSoftmax, LayerNorm, PositionalEmbedding, SinusoidalPositionalEmbedding
 from fairseq.modules.fairseq_dropout import FairseqDropout
 from torch import Tensor
 
@@ -17,8 +23,12 @@ from .lite_transformer_options import SideLayout
 
 
 class LiteTransformerDecoder(FairseqIncrementalDecoder):
-    def __init__(self, args, dictionary, embed_tokens: nn.Embedding, layout: SideLayout,
-                 no_encoder_attn: bool = False):
+    """``embed_tokens``: an ``nn.Embedding`` or an ``AdaptiveInput`` (anything with ``embedding_dim`` and
+    ``padding_idx``). ``adaptive_softmax``: replaces the output projection when given. ``args.no_decoder_final_norm``
+    (pre-norm only) drops the layer norm after the last layer, as fairseq's adaptive-input language models do."""
+
+    def __init__(self, args, dictionary, embed_tokens: nn.Module, layout: SideLayout,
+                 no_encoder_attn: bool = False, adaptive_softmax: Optional[AdaptiveSoftmax] = None):
         super().__init__(dictionary)
         self.register_buffer("version", torch.Tensor([1]))
         embed_dim = embed_tokens.embedding_dim
@@ -33,19 +43,33 @@ class LiteTransformerDecoder(FairseqIncrementalDecoder):
             LiteDecoderLayer(
                 embed_dim, args.decoder_ffn_embed_dim, layout.branch_specs, kernel_size, args.decoder_glu,
                 args.decoder_normalize_before, args.dropout, args.attention_dropout, args.activation_dropout,
-                args.weight_dropout, encoder_attention_heads=args.decoder_attention_heads,
-                encoder_embed_dim=getattr(args, "encoder_embed_dim", None), no_encoder_attn=no_encoder_attn,
+                args.weight_dropout,
+                encoder_attention_heads=None if no_encoder_attn else args.decoder_attention_heads,
+                encoder_embed_dim=None if no_encoder_attn else getattr(args, "encoder_embed_dim", None),
+                no_encoder_attn=no_encoder_attn,
                 weight_softmax=args.weight_softmax, activation_fn=args.activation_fn,
                 conv_backend=args.conv_backend)
             for kernel_size in layout.kernel_sizes
         ])
-        self.layer_norm = LayerNorm(embed_dim) if args.decoder_normalize_before else None
+        final_norm = args.decoder_normalize_before and not getattr(args, "no_decoder_final_norm", False)
+        self.layer_norm = LayerNorm(embed_dim) if final_norm else None
         self.share_input_output_embed = args.share_decoder_input_output_embed
-        self.output_projection = nn.Linear(embed_dim, len(dictionary), bias=False)
-        if self.share_input_output_embed:
-            self.output_projection.weight = self.embed_tokens.weight
+        self.adaptive_softmax = adaptive_softmax
+        if adaptive_softmax is not None:
+            if self.share_input_output_embed:
+                raise ValueError("--share-decoder-input-output-embed cannot be combined with an adaptive softmax "
+                                 "(--adaptive-softmax-cutoff); tie the adaptive softmax to the adaptive input "
+                                 "with --tie-adaptive-weights instead")
+            self.output_projection = None
         else:
-            nn.init.normal_(self.output_projection.weight, mean=0, std=embed_dim ** -0.5)
+            self.output_projection = nn.Linear(embed_dim, len(dictionary), bias=False)
+            if self.share_input_output_embed:
+                if not isinstance(getattr(self.embed_tokens, "weight", None), torch.Tensor):
+                    raise ValueError("--share-decoder-input-output-embed needs a plain token embedding; with "
+                                     "--adaptive-input use an adaptive softmax tied by --tie-adaptive-weights")
+                self.output_projection.weight = self.embed_tokens.weight
+            else:
+                nn.init.normal_(self.output_projection.weight, mean=0, std=embed_dim ** -0.5)
         self._future_mask = torch.empty(0)
 
     def forward(self, prev_output_tokens: Tensor, encoder_out: Optional[Dict[str, List[Tensor]]] = None,
@@ -63,6 +87,7 @@ class LiteTransformerDecoder(FairseqIncrementalDecoder):
                          alignment_layer: Optional[int] = None, **unused):
         if alignment_layer is None:
             alignment_layer = len(self.layers) - 1
+        self._check_length(prev_output_tokens)
         positions = None
         if self.embed_positions is not None:
             positions = self.embed_positions(prev_output_tokens, incremental_state=incremental_state)
@@ -100,7 +125,28 @@ class LiteTransformerDecoder(FairseqIncrementalDecoder):
         return x.transpose(0, 1), {"attn": [attn], "inner_states": inner_states}
 
     def output_layer(self, features: Tensor) -> Tensor:
+        """Vocabulary logits; with an adaptive softmax the features themselves (the criterion and
+        ``get_normalized_probs`` apply ``self.adaptive_softmax``)."""
+        if self.adaptive_softmax is not None:
+            return features
         return self.output_projection(features)
+
+    def _check_length(self, prev_output_tokens: Tensor) -> None:
+        """Refuse a prefix longer than the learned position table with the options to change, rather than failing
+        inside the embedding lookup. Sinusoidal positions exist for any length: as in fairseq, a longer input (e.g.
+        fairseq-eval-lm's --context-window added to a block) runs, and fairseq's batching enforces
+        --max-target-positions / --tokens-per-sample where it applies."""
+        if prev_output_tokens.dim() != 2:
+            raise ValueError(f"decoder input must be a 2-D batch x time tensor of token ids, got shape "
+                             f"{tuple(prev_output_tokens.shape)}")
+        if self.embed_positions is None or isinstance(self.embed_positions, SinusoidalPositionalEmbedding):
+            return
+        length, limit = prev_output_tokens.size(1), self.embed_positions.max_positions
+        if length > limit:
+            raise ValueError(f"decoder input of {length} tokens is longer than the {limit} learned positions "
+                             "(--decoder-learned-pos, sized by --max-target-positions; for language models "
+                             "--tokens-per-sample); use shorter inputs (fairseq-eval-lm: --context-window plus the "
+                             "block must fit) or skip them (--skip-invalid-size-inputs-valid-test)")
 
     def max_positions(self):
         if self.embed_positions is None:
@@ -119,7 +165,7 @@ class LiteTransformerDecoder(FairseqIncrementalDecoder):
             state_dict[f"{name}.embed_positions._float_tensor"] = torch.FloatTensor(1)
         # checkpoints that tied the projection store no separate weight
         key = f"{name}.output_projection.weight"
-        if self.share_input_output_embed and key not in state_dict:
+        if self.output_projection is not None and self.share_input_output_embed and key not in state_dict:
             embed_key = f"{name}.embed_tokens.weight"
             if embed_key in state_dict:
                 state_dict[key] = state_dict[embed_key]

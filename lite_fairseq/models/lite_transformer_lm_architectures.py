@@ -1,0 +1,123 @@
+"""Named architectures of ``lite_transformer_lm``: the base, the paper's WikiText-103 model, a ~500M Mult-Adds one and
+a tiny one for quick CPU runs. Every value is a default: any option given on the command line wins.
+
+``lite_transformer_lm_wiki103`` is the paper's model. Sources: the paper (12 layers, d=896, FFN 896, pre-norm, LSRA
+split 448 attention (4 heads) + 448 dynamic convolution (4 heads, GLU), adaptive input and softmax, cutoffs
+20000,60000, factor 4, tied) and the authors' config ``configs/wikitext-103/attention/multibranch_v2/embed896.yml``
+with the architecture it names (``transformer_lm_multibranch_v2_wiki103_small``): dropout 0.21, attention dropout
+0.14, weight (DropConnect) dropout 0.14, activation dropout 0.1, adaptive softmax dropout 0.2, tied adaptive
+projections, no final layer norm, kernel sizes 15,15,31x4,63x6 (the first 12 of the authors' default list).
+It has 37.18M parameters outside the adaptive input and softmax (paper: 37.2M).
+
+Mult-Adds, counted like the paper (30 tokens; embeddings and output layer excluded; attention products included):
+per token and layer, LSRA + flattened FFN cost about 3.75 d^2 (attention branch d^2, GLU input projection d^2/2,
+output projection d^2/4, FFN 2 d^2), plus 2.5 d K for the dynamic kernels (prediction + taps) and 2 x 30 x d/2 for
+the attention products. Counted with forward hooks on the built models (30 tokens): 1129M at d=896 (paper: 1147M);
+the Transformer baseline ``transformer_lm_paper_wiki103`` counts 1143.5M (paper: 1143M).
+
+``lite_transformer_lm_wiki103_small`` is ours, not the paper's: the same 12 layers, kernel sizes, heads, pre-norm and
+adaptive input/softmax, narrowed to d=592 (296 + 296 channels, FFN 592) so the same count gives 503M Mult-Adds
+(16.5M parameters), the ~500M budget; its dropouts are scaled down with the width as the authors do for their narrower
+WMT models (0.15 / 0.1 / 0.1). The matching Transformer LM is ``transformer_lm_paper_wiki103_small``.
+"""
+
+from fairseq.models import register_model_architecture
+
+# The authors' LM default kernel-size list (15 x2, 31 x4, then 63); a model takes its first N entries.
+LM_KERNEL_SIZES = [15] * 2 + [31] * 4 + [63] * 11
+
+
+def lm_kernel_sizes(num_layers: int):
+    if num_layers <= len(LM_KERNEL_SIZES):
+        return LM_KERNEL_SIZES[:num_layers]
+    return LM_KERNEL_SIZES + [LM_KERNEL_SIZES[-1]] * (num_layers - len(LM_KERNEL_SIZES))
+
+
+def _default(args, name, value):
+    if getattr(args, name, None) is None:
+        setattr(args, name, value)
+
+
+@register_model_architecture("lite_transformer_lm", "lite_transformer_lm")
+def base_lm_architecture(args):
+    _default(args, "decoder_embed_path", None)
+    _default(args, "decoder_embed_dim", 512)
+    _default(args, "decoder_ffn_embed_dim", args.decoder_embed_dim)  # flattened FFN
+    _default(args, "decoder_layers", 6)
+    _default(args, "decoder_normalize_before", True)  # pre-norm, as the paper's LM (and fairseq's LMs)
+    _default(args, "no_decoder_final_norm", False)
+    _default(args, "decoder_learned_pos", False)
+    _default(args, "decoder_branch_type", None)
+    _default(args, "decoder_attn_branch_dim", None)  # None: half of d
+    _default(args, "decoder_attn_branch_heads", 4)
+    _default(args, "decoder_conv_branch_heads", 4)
+    _default(args, "decoder_conv_type", "dynamic")
+    _default(args, "decoder_kernel_size_list", lm_kernel_sizes(args.decoder_layers) or [15])
+    _default(args, "decoder_glu", True)
+    _default(args, "decoder_output_dim", args.decoder_embed_dim)
+    _default(args, "decoder_input_dim", args.decoder_embed_dim)
+
+    _default(args, "activation_fn", "relu")
+    _default(args, "dropout", 0.1)
+    _default(args, "attention_dropout", 0.0)
+    _default(args, "activation_dropout", 0.0)
+    _default(args, "weight_dropout", args.attention_dropout)
+    _default(args, "weight_softmax", True)
+    _default(args, "conv_backend", "auto")
+    _default(args, "no_token_positional_embeddings", False)
+    _default(args, "share_decoder_input_output_embed", False)
+
+    _default(args, "adaptive_input", False)
+    _default(args, "adaptive_input_factor", 4.0)
+    _default(args, "adaptive_input_cutoff", None)
+    _default(args, "adaptive_softmax_cutoff", None)
+    _default(args, "adaptive_softmax_dropout", 0.0)
+    _default(args, "adaptive_softmax_factor", 4.0)
+    _default(args, "tie_adaptive_weights", False)
+    _default(args, "tie_adaptive_proj", False)
+
+
+def _wiki103(args, d, dropout, attention_dropout):
+    """WikiText-103: 12 pre-norm layers, d/2 + d/2 split (4 + 4 heads), GLU, adaptive input/softmax tied."""
+    _default(args, "decoder_embed_dim", d)
+    _default(args, "decoder_ffn_embed_dim", d)
+    _default(args, "decoder_layers", 12)
+    _default(args, "decoder_conv_type", "dynamic")
+    _default(args, "decoder_glu", True)
+    _default(args, "dropout", dropout)
+    _default(args, "attention_dropout", attention_dropout)
+    _default(args, "weight_dropout", attention_dropout)
+    _default(args, "activation_dropout", 0.1)
+    _default(args, "adaptive_input", True)
+    _default(args, "adaptive_input_cutoff", "20000,60000")
+    _default(args, "adaptive_softmax_cutoff", "20000,60000")
+    _default(args, "adaptive_softmax_dropout", 0.2)
+    _default(args, "tie_adaptive_weights", True)
+    _default(args, "tie_adaptive_proj", True)
+    _default(args, "no_decoder_final_norm", True)
+    base_lm_architecture(args)
+
+
+@register_model_architecture("lite_transformer_lm", "lite_transformer_lm_wiki103")
+def lite_transformer_lm_wiki103(args):
+    _wiki103(args, 896, dropout=0.21, attention_dropout=0.14)
+
+
+@register_model_architecture("lite_transformer_lm", "lite_transformer_lm_wiki103_small")
+def lite_transformer_lm_wiki103_small(args):
+    _wiki103(args, 592, dropout=0.15, attention_dropout=0.1)
+
+
+@register_model_architecture("lite_transformer_lm", "lite_transformer_lm_tiny")
+def lite_transformer_lm_tiny(args):
+    """A small model for tests and quick CPU runs: d=128, 3 layers, kernels 3,7,15, plain tied embeddings (pass
+    --adaptive-input/--adaptive-softmax-cutoff with cutoffs that fit your dictionary to try the adaptive ones)."""
+    _default(args, "decoder_embed_dim", 128)
+    _default(args, "decoder_layers", 3)
+    _default(args, "decoder_kernel_size_list", [3, 7, 15])
+    _default(args, "share_decoder_input_output_embed",
+             not getattr(args, "adaptive_input", False) and not getattr(args, "adaptive_softmax_cutoff", None))
+    base_lm_architecture(args)
+
+
+LM_PRESETS = ("lite_transformer_lm_wiki103", "lite_transformer_lm_wiki103_small")
