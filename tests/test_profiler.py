@@ -201,3 +201,15 @@ def test_vocabulary_from_data_dir(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ProfilerError, match="no dict"):
         profile("transformer_paper_iwslt_128", data=str(tmp_path / "empty"))
+
+
+def test_fairseq_band_matrix_convolution_counted_as_k_taps():
+    """fairseq's own LightweightConv1dTBC multiplies by a T x T band matrix on short inputs; the profiler still
+    counts the convolution as K taps per output element (the band's zeros are not Mult-Adds of the model)."""
+    from fairseq.modules import LightweightConv1dTBC
+
+    conv = LightweightConv1dTBC(8, kernel_size=5, padding_l=2, num_heads=2)
+    counter = _Counter(conv)
+    with torch.no_grad(), counter:
+        conv(torch.randn(11, 3, 8))
+    assert counter.macs["other"] == {"conv": 5 * 11 * 3 * 8}
