@@ -38,6 +38,11 @@ class LiteTransformerEncoder(FairseqEncoder):
         self.layer_norm = LayerNorm(embed_dim) if args.encoder_normalize_before else None
 
     def forward(self, src_tokens: Tensor, src_lengths: Optional[Tensor] = None, return_all_hiddens: bool = False):
+        if src_tokens.size(1) > self.max_positions():
+            raise ValueError(f"source of {src_tokens.size(1)} tokens is longer than the encoder's "
+                             f"{self.max_positions()} positions (--max-source-positions); truncate long sources "
+                             "(fairseq's translation task: --truncate-source) or skip them "
+                             "(--skip-invalid-size-inputs-valid-test)")
         x = self.embed_scale * self.embed_tokens(src_tokens)
         if self.embed_positions is not None:
             x = x + self.embed_positions(src_tokens)
