@@ -1,0 +1,1 @@
+"""Analysis tools for trained models (``python -m lite_fairseq.analysis.attention_maps``)."""
