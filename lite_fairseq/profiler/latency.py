@@ -3,8 +3,8 @@
 One translation = the encoder over a ``src_len``-token source, then exactly ``steps`` incremental decoder steps
 (greedy, or beam search with ``beam`` hypotheses, log-softmax over the vocabulary, top-k, and the reordering of
 the incremental state that fairseq's generator does). The end-of-sentence token is never chosen, so every run
-decodes the same number of steps whatever the (random) weights prefer. Each figure is the median of ``repeats``
-timed runs after ``warmup`` untimed ones. Timings are printed, never asserted: they depend on the machine.
+decodes the same number of steps whatever the (random) weights prefer. Each figure is the median (and the
+minimum) of ``repeats`` timed runs after ``warmup`` untimed ones, the two models' runs interleaved. Timings are printed, never asserted: they depend on the machine.
 """
 
 import os
@@ -57,22 +57,28 @@ def translate(built: BuiltModel, src_tokens: torch.Tensor, steps: int, beam: int
     return tokens[:, 1:]
 
 
-def time_translation(built: BuiltModel, src_len: int = 30, steps: int = 30, beam: int = 1, repeats: int = 15,
-                     warmup: int = 3) -> float:
-    """Median wall-clock milliseconds of :func:`translate` on one sentence."""
-    if built.task != TRANSLATION:
-        raise ProfilerError(f"--latency: --arch {built.arch} is not a translation model")
+def time_translations(builts: Sequence[BuiltModel], src_len: int = 30, steps: int = 30, beam: int = 1,
+                      repeats: int = 15, warmup: int = 3) -> List[Tuple[float, float]]:
+    """(median, minimum) wall-clock milliseconds of :func:`translate` on one sentence, for each model.
+
+    The models' runs are interleaved (run 1 of each model, then run 2 of each, ...), so that load from other
+    processes on a shared machine falls on all of them alike."""
+    for built in builts:
+        if built.task != TRANSLATION:
+            raise ProfilerError(f"--latency: --arch {built.arch} is not a translation model")
     if repeats < 1 or warmup < 0 or beam < 1 or steps < 1:
         raise ProfilerError("--latency: --repeats, --beam and the step count must be positive")
-    src = _random_tokens(built.src_dict, src_len, seed=0)
+    sources = [_random_tokens(b.src_dict, src_len, seed=0) for b in builts]
     for _ in range(warmup):
-        translate(built, src, steps, beam)
-    times = []
+        for built, src in zip(builts, sources):
+            translate(built, src, steps, beam)
+    times: List[List[float]] = [[] for _ in builts]
     for _ in range(repeats):
-        start = time.perf_counter()
-        translate(built, src, steps, beam)
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+        for i, (built, src) in enumerate(zip(builts, sources)):
+            start = time.perf_counter()
+            translate(built, src, steps, beam)
+            times[i].append((time.perf_counter() - start) * 1e3)
+    return [(statistics.median(t), min(t)) for t in times]
 
 
 @dataclass
@@ -82,6 +88,8 @@ class LatencyRow:
     params_without_embeddings: int
     greedy_ms: float
     beam_ms: float
+    greedy_min_ms: float
+    beam_min_ms: float
 
 
 def measure_pairs(pairs: Sequence[Tuple[str, str]], overrides: Sequence[str] = (), src_vocab: Optional[int] = None,
@@ -90,32 +98,34 @@ def measure_pairs(pairs: Sequence[Tuple[str, str]], overrides: Sequence[str] = (
     """Time each (lite, baseline) pair in this process; ``overrides`` apply to the Lite architecture only."""
     if threads < 1:
         raise ProfilerError(f"--threads must be at least 1, got {threads}")
-    torch.set_num_threads(threads)
     results = []
     for lite_arch, base_arch in pairs:
-        row = []
-        for arch, extra in ((lite_arch, overrides), (base_arch, ())):
-            built = build(arch, extra, src_vocab=src_vocab, tgt_vocab=tgt_vocab)
-            prof = profile_model(built, src_len, steps)
-            greedy = time_translation(built, src_len, steps, 1, repeats, warmup)
-            beamed = time_translation(built, src_len, steps, beam, repeats, warmup)
-            row.append(LatencyRow(arch, prof.macs, prof.params_without_embeddings, greedy, beamed))
-        results.append(tuple(row))
+        builts = [build(lite_arch, overrides, src_vocab=src_vocab, tgt_vocab=tgt_vocab),
+                  build(base_arch, (), src_vocab=src_vocab, tgt_vocab=tgt_vocab)]
+        profiles = [profile_model(b, src_len, steps) for b in builts]
+        torch.set_num_threads(threads)
+        greedy = time_translations(builts, src_len, steps, 1, repeats, warmup)
+        beamed = time_translations(builts, src_len, steps, beam, repeats, warmup)
+        results.append(tuple(
+            LatencyRow(b.arch, p.macs, p.params_without_embeddings, g[0], bm[0], g[1], bm[1])
+            for b, p, g, bm in zip(builts, profiles, greedy, beamed)))
     return results
 
 
 def format_latency(results, beam: int, threads: int, repeats: int, src_len: int, steps: int) -> str:
-    lines = [f"CPU latency of translating one {src_len}-token sentence ({steps} decoder steps), median of "
-             f"{repeats} runs, torch.set_num_threads({threads}), torch {torch.__version__}; "
+    lines = [f"CPU latency of translating one {src_len}-token sentence ({steps} decoder steps): median (minimum) of "
+             f"{repeats} interleaved runs, torch.set_num_threads({threads}), torch {torch.__version__}; "
              f"load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
-             f"  {'architecture':<30}{'Mult-Adds':>11}{'#Params*':>10}{'greedy ms':>11}{f'beam-{beam} ms':>11}"]
+             f"  {'architecture':<30}{'Mult-Adds':>11}{'#Params*':>10}{'greedy ms':>20}{f'beam-{beam} ms':>20}"]
     for lite, base in results:
         for r in (lite, base):
             lines.append(f"  {r.arch:<30}{r.macs / 1e6:>10.1f}M{r.params_without_embeddings / 1e6:>9.2f}M"
-                         f"{r.greedy_ms:>11.1f}{r.beam_ms:>11.1f}")
+                         f"{r.greedy_ms:>12.1f} ({r.greedy_min_ms:5.1f}){r.beam_ms:>12.1f} ({r.beam_min_ms:5.1f})")
         lines.append(f"  {'  ratio Transformer / Lite':<30}{base.macs / lite.macs:>10.2f}x{'':>10}"
-                     f"{base.greedy_ms / lite.greedy_ms:>10.2f}x{base.beam_ms / lite.beam_ms:>10.2f}x")
-    lines.append("  (* #Params without embeddings and output projection; Mult-Adds in the paper's convention)")
+                     f"{base.greedy_ms / lite.greedy_ms:>11.2f}x ({base.greedy_min_ms / lite.greedy_min_ms:4.2f}x)"
+                     f"{base.beam_ms / lite.beam_ms:>11.2f}x ({base.beam_min_ms / lite.beam_min_ms:4.2f}x)")
+    lines.append("  (* #Params without embeddings and output projection; Mult-Adds in the paper's convention;"
+                 " ratio > 1: Lite is faster)")
     return "\n".join(lines)
 
 
