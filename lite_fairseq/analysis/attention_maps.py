@@ -152,7 +152,7 @@ def render(maps: List[Tensor], tokens: Sequence[str], path: str, title: str = ""
                 ax.axis("off")
                 continue
             a = m[h, 0, :t, :t].float().numpy()
-            ax.imshow(a, cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest")
+            ax.imshow(a, cmap="viridis", vmin=0.0, vmax=max(float(a.max()), 1e-6), interpolation="nearest")
             ax.set_title(f"layer {li + 1} head {h + 1} (diag {float(diagonal_mass(m[h, 0, :t, :t])):.2f})",
                          fontsize=7)
             show_labels = t <= 40
