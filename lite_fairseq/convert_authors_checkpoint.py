@@ -12,13 +12,12 @@ Usage::
     lite-fairseq-convert authors_checkpoint.pt converted.pt       # or: python -m lite_fairseq.convert_authors_checkpoint
     lite-fairseq-convert authors_checkpoint.pt --print-options    # only show the equivalent options
 
-What the converted model computes: the same outputs as the authors' model for unpadded inputs. One difference
-remains for padded batches: the authors zero padded positions *before* the convolution branch's input projection
+What the converted model computes: the same outputs as the authors' model (tested end to end on unpadded inputs).
+Padded batches: the authors zero padded positions *before* the convolution branch's input projection
 (``linear1``), so a padded position enters the convolution as ``linear1``'s bias (after GLU), whereas
-``lite_transformer`` zeroes it *after* ``linear1``, so padding reads as exact zeros, like the convolution's own
-zero padding. With left-padded sources the encoder's centred convolutions see those positions, so translations of
-padded batches can differ slightly from the authors' code; the decoder (right padding, causal convolutions) is not
-affected at real positions.
+``lite_transformer`` by default zeroes it *after* ``linear1`` (exact zeros, so padding never changes real
+positions). The converted checkpoint sets ``--conv-mask-before-linear True``, which reproduces the authors'
+behaviour (tested at the branch level), so left-padded source batches translate as in their code.
 
 Refused, with a message naming the option or parameter: options the ``lite_transformer`` model cannot represent
 (``--conv-linear`` off, adaptive softmax, ``False`` entries in ``--encoder-ffn-list``/``--decoder-ffn-list``,
@@ -66,8 +65,8 @@ _ARCH_DEFAULTS = {
 }
 
 PADDING_NOTE = ("padded positions: the authors mask them before the convolution branch's linear1 (they enter the "
-                "convolution as linear1's bias), lite_transformer after it (exact zeros); outputs are identical "
-                "for unpadded inputs and can differ slightly for padded source batches")
+                "convolution as linear1's bias); the converted checkpoint keeps that with --conv-mask-before-linear "
+                "True (lite_transformer's default masks after linear1, so padding never changes real positions)")
 
 
 class ConversionError(ValueError):
@@ -256,6 +255,7 @@ def lite_transformer_options(opts: AuthorsOptions) -> Tuple[List[str], SideSetti
             "--share-all-embeddings", str(opts.flag("share_all_embeddings")),
             "--share-decoder-input-output-embed", str(opts.flag("share_decoder_input_output_embed")),
             "--no-token-positional-embeddings", str(opts.flag("no_token_positional_embeddings")),
+            "--conv-mask-before-linear", "True",
             "--max-source-positions", str(int(opts.get("max_source_positions"))),
             "--max-target-positions", str(int(opts.get("max_target_positions")))]
     return out, encoder, decoder

@@ -78,6 +78,10 @@ def test_converted_model_computes_the_authors_outputs(case, tmp_path):
     src_dict = dictionary()
     model, cfg = load_with_fairseq(out, src_dict, src_dict if shared else dictionary())
     assert cfg.model._name == "lite_transformer" and cfg.model.arch == "lite_transformer"
+    # padded positions are masked where the authors mask them (before the convolution's input projection)
+    assert cfg.model.conv_mask_before_linear is True
+    assert all(layer.self_attn.branches[j].mask_before_linear for layer in model.encoder.layers
+               for j, spec in enumerate(layer.self_attn.specs) if not spec.is_attention)
 
     src_tokens, prev_tokens = tokens(3, 9, seed=1), tokens(3, 7, seed=2)
     expected = reference_forward(args, sd, src_tokens, prev_tokens)

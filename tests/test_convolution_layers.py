@@ -147,3 +147,27 @@ def test_lsra_splits_channels_between_branches():
     x2 = x.clone()
     x2[..., 16:] += 1.0  # changing the convolution's channels leaves the attention output alone
     torch.testing.assert_close(lsra(x2)[0][..., :16], y[..., :16])
+
+
+def test_padding_can_be_masked_before_the_input_projection_as_the_authors_do():
+    from lite_fairseq.modules import ConvBranch
+
+    torch.manual_seed(0)
+    T, B, C = 7, 2, 8
+    x = torch.randn(T, B, C, dtype=torch.float64)
+    mask = torch.zeros(B, T, dtype=torch.bool)
+    mask[0, :3] = True  # left padding of the first sentence
+    after = ConvBranch(C, 5, 2, "dynamic", causal=False, glu=True).double()
+    before = ConvBranch(C, 5, 2, "dynamic", causal=False, glu=True, mask_before_linear=True).double()
+    before.load_state_dict(after.state_dict())
+    with torch.no_grad():
+        after.linear1.bias.normal_()  # a non-zero bias is what makes the two differ
+        before.linear1.bias.copy_(after.linear1.bias)
+    zeroed = x.masked_fill(mask.t().unsqueeze(2), 0.0)
+    h = torch.nn.functional.glu(before.linear1(zeroed), dim=-1)
+    expected = before.linear2(before.conv(h))
+    torch.testing.assert_close(before(x, padding_mask=mask), expected)
+    # the default zeroes after the projection: padding reads as exact zeros
+    h = torch.nn.functional.glu(after.linear1(x), dim=-1).masked_fill(mask.t().unsqueeze(2), 0.0)
+    torch.testing.assert_close(after(x, padding_mask=mask), after.linear2(after.conv(h)))
+    assert not torch.allclose(before(x, padding_mask=mask)[3:, 0], after(x, padding_mask=mask)[3:, 0])

@@ -54,6 +54,7 @@ def base_architecture(args):
     _default(args, "weight_dropout", args.attention_dropout)
     _default(args, "weight_softmax", True)
     _default(args, "conv_backend", "auto")
+    _default(args, "conv_mask_before_linear", False)
     _default(args, "share_decoder_input_output_embed", False)
     _default(args, "share_all_embeddings", False)
     _default(args, "no_token_positional_embeddings", False)

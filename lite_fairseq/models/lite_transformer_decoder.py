@@ -48,7 +48,8 @@ class LiteTransformerDecoder(FairseqIncrementalDecoder):
                 encoder_embed_dim=None if no_encoder_attn else getattr(args, "encoder_embed_dim", None),
                 no_encoder_attn=no_encoder_attn,
                 weight_softmax=args.weight_softmax, activation_fn=args.activation_fn,
-                conv_backend=args.conv_backend)
+                conv_backend=args.conv_backend,
+                conv_mask_before_linear=getattr(args, "conv_mask_before_linear", False))
             for kernel_size in layout.kernel_sizes
         ])
         final_norm = args.decoder_normalize_before and not getattr(args, "no_decoder_final_norm", False)

@@ -32,7 +32,8 @@ class LiteTransformerEncoder(FairseqEncoder):
                 embed_dim, args.encoder_ffn_embed_dim, layout.branch_specs, kernel_size, args.encoder_glu,
                 args.encoder_normalize_before, args.dropout, args.attention_dropout, args.activation_dropout,
                 args.weight_dropout, weight_softmax=args.weight_softmax, activation_fn=args.activation_fn,
-                conv_backend=args.conv_backend)
+                conv_backend=args.conv_backend,
+                conv_mask_before_linear=getattr(args, "conv_mask_before_linear", False))
             for kernel_size in layout.kernel_sizes
         ])
         self.layer_norm = LayerNorm(embed_dim) if args.encoder_normalize_before else None

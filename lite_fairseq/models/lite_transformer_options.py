@@ -75,6 +75,11 @@ def add_common_args(parser):
     parser.add_argument("--conv-backend", choices=BACKENDS,
                         help="convolution implementation: auto (fused GPU kernel for CUDA tensors when available, "
                              "PyTorch otherwise), torch, or triton (for debugging)")
+    parser.add_argument("--conv-mask-before-linear", type=bool_option, nargs="?", const=True, metavar="BOOL",
+                        help="zero padded positions before the convolution branch's input projection, as the "
+                             "authors' code does (padding then enters the convolution as the projection's bias), "
+                             "instead of after it (default False: padding never changes real positions); set by "
+                             "lite-fairseq-convert")
     parser.add_argument("--no-token-positional-embeddings", type=bool_option, nargs="?", const=True,
                         metavar="BOOL", help="disable positional embeddings (outside self-attention)")
 

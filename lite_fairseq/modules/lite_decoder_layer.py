@@ -17,11 +17,13 @@ class LiteDecoderLayer(nn.Module):
                  glu: bool, normalize_before: bool, dropout: float, attention_dropout: float,
                  activation_dropout: float, weight_dropout: float, encoder_attention_heads: int,
                  encoder_embed_dim: Optional[int], no_encoder_attn: bool = False, weight_softmax: bool = True,
-                 activation_fn: str = "relu", conv_backend: str = "auto"):
+                 activation_fn: str = "relu", conv_backend: str = "auto",
+                 conv_mask_before_linear: bool = False):
         super().__init__()
         self.self_attn = LongShortRangeAttention(
             embed_dim, branch_specs, kernel_size, causal=True, glu=glu, attention_dropout=attention_dropout,
             weight_dropout=weight_dropout, weight_softmax=weight_softmax, conv_backend=conv_backend,
+            conv_mask_before_linear=conv_mask_before_linear,
             option="--decoder-branch-type")
         self.self_attn_residual = ResidualNorm(embed_dim, normalize_before, dropout)
         if no_encoder_attn:

@@ -15,11 +15,13 @@ class LiteEncoderLayer(nn.Module):
     def __init__(self, embed_dim: int, ffn_dim: int, branch_specs: Sequence[BranchSpec], kernel_size: int,
                  glu: bool, normalize_before: bool, dropout: float, attention_dropout: float,
                  activation_dropout: float, weight_dropout: float, weight_softmax: bool = True,
-                 activation_fn: str = "relu", conv_backend: str = "auto"):
+                 activation_fn: str = "relu", conv_backend: str = "auto",
+                 conv_mask_before_linear: bool = False):
         super().__init__()
         self.self_attn = LongShortRangeAttention(
             embed_dim, branch_specs, kernel_size, causal=False, glu=glu, attention_dropout=attention_dropout,
             weight_dropout=weight_dropout, weight_softmax=weight_softmax, conv_backend=conv_backend,
+            conv_mask_before_linear=conv_mask_before_linear,
             option="--encoder-branch-type")
         self.self_attn_residual = ResidualNorm(embed_dim, normalize_before, dropout)
         self.ffn = FeedForward(embed_dim, ffn_dim, activation_fn, activation_dropout)

@@ -15,7 +15,8 @@ from .conv_branch import ConvBranch
 class LongShortRangeAttention(nn.Module):
     def __init__(self, embed_dim: int, branch_specs: Sequence[BranchSpec], kernel_size: int, causal: bool,
                  glu: bool, attention_dropout: float = 0.0, weight_dropout: float = 0.0,
-                 weight_softmax: bool = True, conv_backend: str = "auto", option: str = "--encoder-branch-type"):
+                 weight_softmax: bool = True, conv_backend: str = "auto", option: str = "--encoder-branch-type",
+                 conv_mask_before_linear: bool = False):
         super().__init__()
         check_branch_widths(branch_specs, embed_dim, option)
         self.embed_dim = embed_dim
@@ -27,7 +28,7 @@ class LongShortRangeAttention(nn.Module):
             else:
                 branch = ConvBranch(spec.dim, spec.kernel_size or kernel_size, spec.heads, spec.kind, causal, glu,
                                     weight_softmax=weight_softmax, weight_dropout=weight_dropout,
-                                    backend=conv_backend)
+                                    backend=conv_backend, mask_before_linear=conv_mask_before_linear)
             self.branches.append(branch)
 
     def forward(self, x: Tensor, key_padding_mask: Optional[Tensor] = None, incremental_state=None,
