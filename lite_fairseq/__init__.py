@@ -11,3 +11,4 @@ from . import checkpoint_safety  # noqa: E402
 checkpoint_safety.install()
 
 from . import models  # noqa: E402,F401  (registers models and architectures)
+from . import compression  # noqa: E402,F401  (registers --task translation_masked)

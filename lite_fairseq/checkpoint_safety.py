@@ -89,13 +89,17 @@ def _explaining(load: Callable) -> Callable:
     @functools.wraps(load)
     def wrapper(path, *args, **kwargs):
         try:
-            return load(path, *args, **kwargs)
+            state = load(path, *args, **kwargs)
         except FileNotFoundError:
             raise
         except (pickle.UnpicklingError, EOFError, RuntimeError, OSError) as e:
             if isinstance(e, CheckpointLoadError):
                 raise
             raise explain_load_failure(path, e) from e
+        # compressed checkpoints (lite-fairseq-compress) become dense ones here; load-time model options checked
+        from lite_fairseq.compression.loading import post_load
+
+        return post_load(state, path, args[0] if args else kwargs.get("arg_overrides"))
 
     wrapper._lite_fairseq_explains = True
     return wrapper

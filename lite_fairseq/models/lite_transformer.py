@@ -60,7 +60,20 @@ class LiteTransformerModel(FairseqEncoderDecoderModel):
             decoder_embed = build_embedding(tgt_dict, args.decoder_embed_dim, args.decoder_embed_path)
         encoder = LiteTransformerEncoder(args, src_dict, encoder_embed, encoder_layout)
         decoder = LiteTransformerDecoder(args, tgt_dict, decoder_embed, decoder_layout)
-        return cls(encoder, decoder)
+        model = cls(encoder, decoder)
+        model.cpu_int8 = bool(getattr(args, "cpu_int8", False))  # --model-overrides "{'cpu_int8': True}"
+        return model
+
+    supports_cpu_int8 = True
+
+    def prepare_for_inference_(self, cfg):
+        """fairseq-generate/interactive call this; with the ``cpu_int8`` model override the linear layers become
+        dynamically quantised int8 ones (:func:`lite_fairseq.compression.quantize_dynamic_for_cpu`)."""
+        super().prepare_for_inference_(cfg)
+        if getattr(self, "cpu_int8", False):
+            from lite_fairseq.compression.quantization import quantize_dynamic_for_cpu
+
+            quantize_dynamic_for_cpu(self)
 
     def forward(self, src_tokens, src_lengths, prev_output_tokens, return_all_hiddens: bool = False,
                 features_only: bool = False, alignment_layer=None, alignment_heads=None):
