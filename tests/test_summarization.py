@@ -22,6 +22,15 @@ TINY_TRAIN = ["--arch", "lite_transformer_tiny", "--encoder-embed-dim", "64", "-
 N_TEST = 6
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One intra-op thread for this module's in-process models (see test_language_model.py), restored after."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="module")
 def summarization_run(tmp_path_factory):
     work = tmp_path_factory.mktemp("cnn_dm")
