@@ -7,9 +7,9 @@
 #
 # Everything is written under WORK_DIR. Knobs (environment variables, defaults in brackets):
 #   QS_TRAIN [40000] training sentence pairs   QS_TEST [1000] test pairs   QS_SEED [1]
-#   QS_BPE [3000] BPE merges   QS_MAX_UPDATE [1500] updates   QS_MAX_TOKENS [4096] tokens per batch
-#   QS_LR [0.0015]   QS_WARMUP [400]   QS_BEAM [4]
-#   QS_STOP_MINUTES [7] wall-clock cap on training (fairseq --stop-time-hours), a safety net on slow machines
+#   QS_BPE [3000] BPE merges   QS_MAX_UPDATE [700] updates   QS_MAX_TOKENS [4096] tokens per batch
+#   QS_LR [0.0015]   QS_WARMUP [300]   QS_BEAM [4]
+#   QS_STOP_MINUTES [6.5] wall-clock cap on training (fairseq --stop-time-hours), a safety net on slow machines
 #   PYTHON [python]   OMP_NUM_THREADS [number of cores, at most 8]
 set -euo pipefail
 
@@ -23,12 +23,12 @@ QS_VALID="${QS_VALID:-500}"
 QS_TEST="${QS_TEST:-1000}"
 QS_SEED="${QS_SEED:-1}"
 QS_BPE="${QS_BPE:-3000}"
-QS_MAX_UPDATE="${QS_MAX_UPDATE:-1500}"
+QS_MAX_UPDATE="${QS_MAX_UPDATE:-700}"
 QS_MAX_TOKENS="${QS_MAX_TOKENS:-4096}"
 QS_LR="${QS_LR:-0.0015}"
-QS_WARMUP="${QS_WARMUP:-400}"
+QS_WARMUP="${QS_WARMUP:-300}"
 QS_BEAM="${QS_BEAM:-4}"
-QS_STOP_MINUTES="${QS_STOP_MINUTES:-7}"
+QS_STOP_MINUTES="${QS_STOP_MINUTES:-6.5}"
 QS_ARCH="${QS_ARCH:-lite_transformer_tiny}"
 
 if [ -z "${OMP_NUM_THREADS:-}" ]; then
