@@ -10,7 +10,6 @@ last K-1 convolution inputs per layer, so it equals the full forward.
 from fairseq.models import FairseqLanguageModel, register_model
 from fairseq.modules import AdaptiveInput, AdaptiveSoftmax
 
-from . import fairseq_numpy2_compat  # noqa: F401  (fairseq 0.12 eos-mode datasets under NumPy 2)
 from .embedding import build_embedding
 from .lite_transformer_decoder import LiteTransformerDecoder
 from .lite_transformer_lm_options import add_lite_transformer_lm_args, resolve_adaptive_settings

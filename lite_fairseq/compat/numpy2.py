@@ -16,5 +16,3 @@ def install() -> None:
     if not hasattr(np, "compat"):
         np.compat = types.SimpleNamespace(long=int)
 
-
-install()
