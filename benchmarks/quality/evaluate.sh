@@ -6,7 +6,7 @@
 # Uses WORK_DIR/runs/MODEL.sSEED/checkpoints/checkpoint_last.pt (WORK_DIR: $QUALITY_OUT, default
 # ./work_dirs/quality): fairseq-generate with beam search (--remove-bpe), Moses detokenisation (sacremoses),
 # sacreBLEU (default 13a tokenisation, case-sensitive) against the untokenised references prepare.sh kept.
-# Writes generate.log, test.hyp (detokenised), bleu.json and valid.txt (the best and last valid loss) in the run.
+# Writes generate.out (fairseq-generate's output; its log in generate.log), test.hyp (detokenised), bleu.json and valid.txt (the best and last valid loss) in the run.
 # Knobs: QUALITY_BEAM [4]  QUALITY_LENPEN [1.0]  QUALITY_GPU [0]  PYTHON [python]
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,10 +26,11 @@ CKPT="$RUN/checkpoints/checkpoint_last.pt"
 [ -f "$WORK/test.raw.$TGT" ] || { echo "error: $WORK/test.raw.$TGT not found: run prepare.sh first" >&2; exit 1; }
 
 fairseq-generate "$WORK/data-bin" --user-dir "$REPO/lite_fairseq" --path "$CKPT" --gen-subset test \
-  --source-lang "$SRC" --target-lang "$TGT" --beam "$BEAM" --lenpen "$LENPEN" --batch-size 128 \
-  --remove-bpe --num-workers 0 $DEVICE_OPT > "$RUN/generate.log" 2>&1 || { tail -n 20 "$RUN/generate.log" >&2; exit 1; }
+  --source-lang "$SRC" --target-lang "$TGT" --beam "$BEAM" --lenpen "$LENPEN" --max-len-a 1.2 --max-len-b 10 --batch-size 128 --required-batch-size-multiple 1 \
+  --remove-bpe --num-workers 0 --no-progress-bar $DEVICE_OPT > "$RUN/generate.out" 2> "$RUN/generate.log" \
+  || { tail -n 20 "$RUN/generate.log" >&2; exit 1; }
 # H-<id>\t<score>\t<hypothesis>, in corpus order by id
-grep -P '^H-\d+\t' "$RUN/generate.log" | sed 's/^H-//' | sort -n -k1,1 | cut -f3 \
+grep -P '^H-\d+\t' "$RUN/generate.out" | sed 's/^H-//' | sort -n -k1,1 | cut -f3 \
   | "$PYTHON" "$HERE/moses.py" detok --lang "$TGT" > "$RUN/test.hyp"
 n_hyp=$(wc -l < "$RUN/test.hyp"); n_ref=$(wc -l < "$WORK/test.raw.$TGT")
 [ "$n_hyp" -eq "$n_ref" ] || { echo "error: $n_hyp hypotheses for $n_ref references" >&2; exit 1; }

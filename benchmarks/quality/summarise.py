@@ -61,7 +61,17 @@ def _f(x, fmt):
     return "-" if x is None else format(x, fmt)
 
 
-def table(runs):
+def paired_bootstrap(work, base_hyp, lite_hyp, n=1000):
+    """sacreBLEU's paired bootstrap resampling of the test set (baseline first): p-value of Lite's difference."""
+    env = _kv(os.path.join(work, "prepare.env"))
+    ref = os.path.join(work, f"test.raw.{env.get('TGT', 'en')}")
+    out = subprocess.run(["sacrebleu", ref, "-i", base_hyp, lite_hyp, "--paired-bs", "--paired-bs-n", str(n),
+                          "-m", "bleu"], check=True, capture_output=True, text=True).stdout
+    lite = json.loads(out)[1]["BLEU"]
+    return lite["p_value"], lite["ci"]
+
+
+def table(runs, work=None):
     lines = ["| budget | model | Mult-Adds (30/30) | #Params (all / w/o emb.) | seed | updates | train wall | "
              "valid loss | test BLEU | diag. mass +-2 (valid) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -82,8 +92,17 @@ def table(runs):
         if seeds:
             d = [by["Lite Transformer"][s] - by["Transformer"][s] for s in seeds]
             spread = f", per seed {', '.join(f'{x:+.2f}' for x in d)}" if len(d) > 1 else ""
+            boot = ""
+            if work:
+                lite_run = next(r for r in runs if r["budget"] == budget and r["family"] == "Lite Transformer")
+                base_run = next(r for r in runs if r["budget"] == budget and r["family"] == "Transformer")
+                pv = [paired_bootstrap(work, os.path.join(work, "runs", f"{base_run['model']}.s{sd}", "test.hyp"),
+                                       os.path.join(work, "runs", f"{lite_run['model']}.s{sd}", "test.hyp"))[0]
+                      for sd in seeds]
+                boot = ("; sacreBLEU paired bootstrap over the test sentences (1000 resamples), p = "
+                        + ", ".join(f"{x:.3f}" for x in pv) + " (test-set sampling only, not seed variance)")
             gaps.append(f"- {budget}: Lite - Transformer = {statistics.mean(d):+.2f} BLEU over seed(s) "
-                        f"{', '.join(map(str, seeds))}{spread}")
+                        f"{', '.join(map(str, seeds))}{spread}{boot}")
     return "\n".join(lines + [""] + gaps)
 
 
@@ -107,7 +126,7 @@ def main(argv=None):
     runs = collect(a.work)
     if not runs:
         sys.exit(f"error: no runs under {a.work}/runs")
-    body = table(runs)
+    body = table(runs, a.work)
     print(body)
     write_results(a.results, body)
     with open(os.path.join(a.work, "summary.json"), "w") as f:
