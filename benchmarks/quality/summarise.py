@@ -80,7 +80,7 @@ def table(runs, work=None):
         lines.append(
             f"| {r['budget']} | {r['family']} {r['model']} | {r['macs'] / 1e6:.2f}M | "
             f"{r['params'] / 1e6:.2f}M / {r['params_without_embeddings'] / 1e6:.2f}M | {r['seed']} | "
-            f"{_f(r['updates'], 'd')} | {_f(r['wall_s'] and r['wall_s'] / 60, '.1f')} min | "
+            f"{_f(r['updates'], 'd')} | {'-' if r['wall_s'] is None else format(r['wall_s'] / 60, '.1f') + ' min'} | "
             f"{_f(r['valid_loss'], '.3f')} | {_f(r['bleu'], '.2f')} | "
             f"{_f(r['diag_mass'], '.3f')}{chance} |")
     # gaps per budget (means over the seeds both models have)
