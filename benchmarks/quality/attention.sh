@@ -16,5 +16,5 @@ for run in "$WORK"/runs/*; do
   [ -f "$run/checkpoints/checkpoint_last.pt" ] || continue
   "$PYTHON" -m lite_fairseq.analysis.attention_maps "$run/checkpoints/checkpoint_last.pt" "$WORK/data-bin" \
     --sentence "$SENT" --bpe-codes "$WORK/tok/codes" --lang "$SRC" --png "$run/attention.png" \
-    --subset valid --max-sentences 200 --json "$run/attention.json" 2>&1 | grep -v tensorboardX | sed "s|^|$(basename "$run"): |"
+    --subset valid --max-sentences 200 --json "$run/attention.json" 2>&1 | grep -E "^(sentence|subset|wrote|error|Traceback)" | sed "s|^|$(basename "$run"): |"
 done

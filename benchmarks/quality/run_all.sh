@@ -7,7 +7,8 @@
 # RAW_DIR (or $QUALITY_RAW; default /work/shared/data/ddtp-de-en, which exists only on this project's shared
 # machine) holds raw {train,valid,test}.{SRC,TGT}; set QUALITY_SRC/QUALITY_TGT for other languages.
 # QUALITY_SEEDS [1] seeds to run (e.g. "1 2 3"); QUALITY_BUDGETS [15M 50M]; other knobs: prepare.sh, train.sh,
-# evaluate.sh. On a GPU: QUALITY_GPU=1 QUALITY_EXTRA=--fp16 (or --bf16).
+# evaluate.sh; QUALITY_RESULTS / QUALITY_PNG [benchmarks/RESULTS.md, benchmarks/quality/tradeoff.png] where the
+# summary goes. On a GPU: QUALITY_GPU=1 QUALITY_EXTRA=--fp16 (or --bf16).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PYTHON="${PYTHON:-python}"
@@ -28,5 +29,6 @@ done
 step "attention maps and diagonal mass"
 bash "$HERE/attention.sh"
 step "summarise"
-"$PYTHON" "$HERE/summarise.py" --work "$QUALITY_OUT" --results "$HERE/../RESULTS.md" --png "$HERE/tradeoff.png"
+"$PYTHON" "$HERE/summarise.py" --work "$QUALITY_OUT" --results "${QUALITY_RESULTS:-$HERE/../RESULTS.md}" \
+  --png "${QUALITY_PNG:-$HERE/tradeoff.png}"
 step "done"
