@@ -1,0 +1,44 @@
+"""benchmarks/quality: the model pairs stay within 5% Mult-Adds, and prepare.sh stops clearly without its data."""
+
+import importlib.util
+import os
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+QUALITY = os.path.join(ROOT, "benchmarks", "quality")
+
+
+def _pairs():
+    spec = importlib.util.spec_from_file_location("quality_pairs", os.path.join(QUALITY, "pairs.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_each_budget_pairs_a_lite_and_a_transformer_within_five_percent():
+    pairs = _pairs()
+    counts = pairs.profile_all(None)
+    for budget, (lite, base) in pairs.BUDGETS.items():
+        assert counts[lite]["arch"].startswith("lite_transformer")
+        assert counts[base]["arch"].startswith("transformer")
+        a, b = counts[lite]["macs"], counts[base]["macs"]
+        assert abs(a - b) <= 0.05 * max(a, b), (budget, a, b)
+        nominal = float(budget.rstrip("M")) * 1e6
+        assert 0.85 * nominal <= a <= 1.15 * nominal, (budget, a)
+
+
+def test_a_drifting_pair_is_refused(monkeypatch):
+    pairs = _pairs()
+    monkeypatch.setitem(pairs.MODELS, "lite_d120", pairs._lite(160))
+    with pytest.raises(SystemExit, match="more than 5% apart"):
+        pairs.profile_all(None)
+
+
+def test_prepare_fails_clearly_without_the_raw_corpus(tmp_path):
+    proc = subprocess.run(["bash", os.path.join(QUALITY, "prepare.sh"), str(tmp_path / "missing"), str(tmp_path / "w")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "train.de is missing" in proc.stderr and "QUALITY_RAW" in proc.stderr
+    assert not (tmp_path / "w").exists()
