@@ -14,7 +14,7 @@ import pytest
 import torch
 from fairseq import checkpoint_utils
 
-from conftest import USER_DIR, run
+from conftest import USER_DIR
 from model_helpers import build_model, make_dictionary, random_tokens
 
 import lite_fairseq  # noqa: F401
@@ -25,9 +25,6 @@ from lite_fairseq.compression.pruning import load_masks, magnitude_prune, prunab
 from lite_fairseq.compression.quantization import count_quantized_linears, quantize_dynamic_for_cpu
 from lite_fairseq.compression.report import size_summary
 
-import sys
-
-PY = sys.executable
 
 
 def _model_and_state(arch="lite_transformer_tiny", extra=("--share-all-embeddings",), vocab=300, seed=0):
@@ -206,6 +203,22 @@ def test_corrupt_or_truncated_compressed_file_fails_clearly(tmp_path):
             checkpoint_utils.load_checkpoint_to_cpu(str(bad))
 
 
+def test_info_reports_counts_from_the_file(tmp_path, capsys):
+    _, state, _ = _model_and_state()
+    ckpt = tmp_path / "in.pt"
+    torch.save(state, ckpt)
+    out = tmp_path / "c.pt"
+    assert compress_main(["compress", str(ckpt), "-o", str(out), "--sparsity", "0.4", "--scope", "layer"]) == 0
+    compress_out = capsys.readouterr().out
+    assert compress_main(["info", str(out)]) == 0
+    info_out = capsys.readouterr().out
+    assert "stored codes: [8] bit" in info_out and "40.0% with" in info_out
+    table = [line for line in compress_out.splitlines() if line.startswith(("fp32", "+ "))]
+    assert table and all(line in info_out for line in table)
+    assert compress_main(["info", str(ckpt)]) == 2
+    assert "is not a compressed checkpoint" in capsys.readouterr().err
+
+
 def test_cli_errors_are_clear(tmp_path, capsys):
     assert compress_main(["compress", str(tmp_path / "missing.pt"), "-o", str(tmp_path / "o.pt")]) == 2
     assert "missing.pt does not exist" in capsys.readouterr().err
@@ -267,13 +280,13 @@ def _generate(run_cli, data, path, *extra):
     return out
 
 
-def test_generate_from_compressed_checkpoint(trained_checkpoint, tiny_data_bin, run_cli, tmp_path):
+def test_generate_from_compressed_checkpoint(trained_checkpoint, tiny_data_bin, run_cli, tmp_path, capsys):
     out = tmp_path / "compressed.pt"
-    proc = run([PY, "-m", "lite_fairseq.compression.cli", "compress", trained_checkpoint, "-o", out,
-                "--sparsity", "0.5"])
+    assert compress_main(["compress", str(trained_checkpoint), "-o", str(out), "--sparsity", "0.5"]) == 0
+    report = capsys.readouterr().out
     for label in ("fp32 (params x 4 B)", "+ 8-bit quantisation", "+ pruning", "compressed checkpoint"):
-        assert label in proc.stdout
-    ratio = float(re.search(r"([\d.]+)x smaller than the fp32 checkpoint", proc.stdout).group(1))
+        assert label in report
+    ratio = float(re.search(r"([\d.]+)x smaller than the fp32 checkpoint", report).group(1))
     assert ratio > 4.0
     # the same weights written densely: generate must produce the same translations from both files
     state = torch.load(out, weights_only=True)
@@ -293,8 +306,7 @@ def test_generate_from_compressed_checkpoint(trained_checkpoint, tiny_data_bin, 
 
 def test_prune_then_finetune_keeps_zeros(trained_checkpoint, tiny_data_bin, run_cli, tmp_path):
     pruned_dir = tmp_path / "pruned"
-    run([PY, "-m", "lite_fairseq.compression.cli", "prune", trained_checkpoint, "--sparsity", "0.5",
-         "--out-dir", pruned_dir])
+    assert compress_main(["prune", str(trained_checkpoint), "--sparsity", "0.5", "--out-dir", str(pruned_dir)]) == 0
     masks = load_masks(pruned_dir / "masks.pt")
     before = torch.load(pruned_dir / "pruned.pt", weights_only=True)["model"]
 
@@ -314,8 +326,8 @@ def test_prune_then_finetune_keeps_zeros(trained_checkpoint, tiny_data_bin, run_
     assert sum(int(plain[n][~m].count_nonzero()) for n, m in masks.items()) > 1000
     # and compressing the fine-tuned checkpoint with the masks keeps exactly those zeros
     out = tmp_path / "c.pt"
-    run([PY, "-m", "lite_fairseq.compression.cli", "compress", tmp_path / "ft" / "checkpoint_last.pt", "-o", out,
-         "--masks", pruned_dir / "masks.pt"])
+    assert compress_main(["compress", str(tmp_path / "ft" / "checkpoint_last.pt"), "-o", str(out),
+                          "--masks", str(pruned_dir / "masks.pt")]) == 0
     loaded = checkpoint_utils.load_checkpoint_to_cpu(str(out))["model"]
     for name, mask in masks.items():
         assert torch.equal(loaded[name] != 0, mask & (after[name] != 0)), name
