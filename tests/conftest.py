@@ -12,6 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+
+# Kernel tests run Triton's CPU interpreter where there is no GPU. TRITON_INTERPRET must be set before Triton is
+# first imported, so it is set here, at collection time, and only when no CUDA device exists (with one, the same
+# tests run the compiled kernels on the GPU). This is the only conftest.py: test modules import helpers from it by
+# name (``from conftest import ...``), which a second conftest.py would shadow.
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
