@@ -10,7 +10,7 @@
 # model's --max-source-positions are truncated (--truncate-source). --required-batch-size-multiple 1: this fairseq
 # build drops the last batch when its size is not a multiple of that number (default 8), i.e. some test articles.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../env.sh"
 need_tools fairseq-generate
 [ $# -ge 3 ] || { echo "usage: $0 DATA_BIN CHECKPOINT OUT_DIR [fairseq-generate options...]" >&2; exit 2; }
 DATA="$1"; CKPT="$2"; OUT="$3"; shift 3

@@ -14,7 +14,7 @@
 # MAX_SOURCE_TOKENS [400]: words kept per article. BPE_MERGES [30000]. WORKERS [4]. WORK [DEST_DIR/work] for the
 # intermediate files. The tokenised test references go to DEST_DIR/refs/test.target (ROUGE is scored on them).
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../env.sh"
 need_tools subword-nmt fairseq-preprocess
 [ $# -ge 1 ] || { echo "usage: $0 RAW_DIR [DEST_DIR]" >&2; exit 2; }
 RAW="$1"; DEST="${2:-data-bin/cnn_dm}"

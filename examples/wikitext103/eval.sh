@@ -10,7 +10,7 @@
 #
 # SUBSET [test] (or valid). Options after CHECKPOINT are appended, so they override the defaults.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../env.sh"
 need_tools fairseq-eval-lm
 [ $# -ge 2 ] || { echo "usage: $0 DATA_BIN CHECKPOINT [fairseq-eval-lm options...]" >&2; exit 2; }
 DATA="$1"; CKPT="$2"; shift 2

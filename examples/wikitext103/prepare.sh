@@ -9,7 +9,7 @@
 #                                     line, words separated by spaces, rare words as <unk>); WikiText-2 works too.
 # WIKITEXT_URL   the release to download (default below); RAW_DIR where to unpack it [raw/]; WORKERS [4].
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../env.sh"
 need_tools fairseq-preprocess
 
 DEST="${1:-data-bin/wikitext-103}"

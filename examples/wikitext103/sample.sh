@@ -7,7 +7,7 @@
 #
 # TOPK [10] sampling from the 10 likeliest words, LENGTH [50] new tokens at most, SEED [1].
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../env.sh"
 need_tools fairseq-interactive
 [ $# -ge 2 ] || { echo "usage: $0 DATA_BIN CHECKPOINT [fairseq-interactive options...] < prompts" >&2; exit 2; }
 DATA="$1"; CKPT="$2"; shift 2

@@ -13,7 +13,7 @@
 # --required-batch-size-multiple 1: this fairseq build drops an epoch's last batch when its size is not a multiple
 # of that number (default 8).
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../env.sh"
 need_tools fairseq-train
 [ $# -ge 2 ] || { echo "usage: $0 DATA_BIN SAVE_DIR [fairseq-train options...]" >&2; exit 2; }
 DATA="$1"; SAVE="$2"; shift 2

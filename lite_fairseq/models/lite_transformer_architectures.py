@@ -7,12 +7,9 @@ and the authors' released configs (IWSLT'14 De-En: lightweight convolution, no G
 
 from fairseq.models import register_model_architecture
 
+from .architecture_defaults import set_default as _default
+
 PAPER_KERNEL_SIZES = [3, 7, 15, 31, 31, 31]
-
-
-def _default(args, name, value):
-    if getattr(args, name, None) is None:
-        setattr(args, name, value)
 
 
 @register_model_architecture("lite_transformer", "lite_transformer")

@@ -23,6 +23,8 @@ WMT models (0.15 / 0.1 / 0.1). The matching Transformer LM is ``transformer_lm_p
 
 from fairseq.models import register_model_architecture
 
+from .architecture_defaults import set_default as _default
+
 # The authors' LM default kernel-size list (15 x2, 31 x4, then 63); a model takes its first N entries.
 LM_KERNEL_SIZES = [15] * 2 + [31] * 4 + [63] * 11
 
@@ -31,11 +33,6 @@ def lm_kernel_sizes(num_layers: int):
     if num_layers <= len(LM_KERNEL_SIZES):
         return LM_KERNEL_SIZES[:num_layers]
     return LM_KERNEL_SIZES + [LM_KERNEL_SIZES[-1]] * (num_layers - len(LM_KERNEL_SIZES))
-
-
-def _default(args, name, value):
-    if getattr(args, name, None) is None:
-        setattr(args, name, value)
 
 
 @register_model_architecture("lite_transformer_lm", "lite_transformer_lm")

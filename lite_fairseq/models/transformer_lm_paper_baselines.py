@@ -15,10 +15,7 @@ Any option given on the command line wins.
 from fairseq.models import register_model_architecture
 from fairseq.models.transformer_lm import transformer_lm_baevski_wiki103
 
-
-def _default(args, name, value):
-    if getattr(args, name, None) is None:
-        setattr(args, name, value)
+from .architecture_defaults import set_default as _default
 
 
 def _paper_transformer_lm(args, d, ffn):

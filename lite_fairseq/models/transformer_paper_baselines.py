@@ -7,10 +7,7 @@ IWSLT'14 De-En baselines use FFN 2d and 4 heads (like fairseq's transformer_iwsl
 from fairseq.models import register_model_architecture
 from fairseq.models.transformer import base_architecture as transformer_base_architecture
 
-
-def _default(args, name, value):
-    if getattr(args, name, None) is None:
-        setattr(args, name, value)
+from .architecture_defaults import set_default as _default
 
 
 def _paper_transformer(args, d, ffn_multiple, heads, dropout, share_all):

@@ -1,9 +1,10 @@
-# Sourced by the scripts of this folder: finds python and the plugin (the checkout these scripts live in, else the
-# pip-installed lite_fairseq), sets thread counts, checks the commands are on PATH.
+# Sourced by the scripts of examples/<task>/: finds python and the plugin (the checkout these scripts live in, else the
+# pip-installed lite_fairseq), sets thread counts, checks the fairseq commands are on PATH.
 PYTHON="${PYTHON:-python}"
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-if [ -f "$HERE/../../lite_fairseq/__init__.py" ]; then
-  REPO="$(cd "$HERE/../.." && pwd)"
+EXAMPLES="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+HERE="$(cd "$(dirname "${BASH_SOURCE[1]:-${BASH_SOURCE[0]}}")" && pwd)"  # the folder of the script sourcing this
+if [ -f "$EXAMPLES/../lite_fairseq/__init__.py" ]; then
+  REPO="$(cd "$EXAMPLES/.." && pwd)"
   USER_DIR="$REPO/lite_fairseq"
   export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
 else
