@@ -7,7 +7,7 @@ and the authors' released configs (IWSLT'14 De-En: lightweight convolution, no G
 
 from fairseq.models import register_model_architecture
 
-from .architecture_defaults import set_default as _default
+from .architecture_defaults import set_common_defaults, set_default as _default
 
 PAPER_KERNEL_SIZES = [3, 7, 15, 31, 31, 31]
 
@@ -44,17 +44,8 @@ def base_architecture(args):
     _default(args, "decoder_attention_heads", 8)
     _default(args, "decoder_output_dim", args.decoder_embed_dim)
 
-    _default(args, "activation_fn", "relu")
-    _default(args, "dropout", 0.1)
-    _default(args, "attention_dropout", 0.0)
-    _default(args, "activation_dropout", 0.0)
-    _default(args, "weight_dropout", args.attention_dropout)
-    _default(args, "weight_softmax", True)
-    _default(args, "conv_backend", "auto")
-    _default(args, "conv_mask_before_linear", False)
-    _default(args, "share_decoder_input_output_embed", False)
+    set_common_defaults(args)
     _default(args, "share_all_embeddings", False)
-    _default(args, "no_token_positional_embeddings", False)
 
 
 def _iwslt_de_en(args, d):

@@ -23,7 +23,7 @@ WMT models (0.15 / 0.1 / 0.1). The matching Transformer LM is ``transformer_lm_p
 
 from fairseq.models import register_model_architecture
 
-from .architecture_defaults import set_default as _default
+from .architecture_defaults import set_common_defaults, set_default as _default
 
 # The authors' LM default kernel-size list (15 x2, 31 x4, then 63); a model takes its first N entries.
 LM_KERNEL_SIZES = [15] * 2 + [31] * 4 + [63] * 11
@@ -54,15 +54,7 @@ def base_lm_architecture(args):
     _default(args, "decoder_output_dim", args.decoder_embed_dim)
     _default(args, "decoder_input_dim", args.decoder_embed_dim)
 
-    _default(args, "activation_fn", "relu")
-    _default(args, "dropout", 0.1)
-    _default(args, "attention_dropout", 0.0)
-    _default(args, "activation_dropout", 0.0)
-    _default(args, "weight_dropout", args.attention_dropout)
-    _default(args, "weight_softmax", True)
-    _default(args, "conv_backend", "auto")
-    _default(args, "no_token_positional_embeddings", False)
-    _default(args, "share_decoder_input_output_embed", False)
+    set_common_defaults(args)
 
     _default(args, "adaptive_input", False)
     _default(args, "adaptive_input_factor", 4.0)
