@@ -101,9 +101,10 @@ def test_short_causal_sequences_use_zero_padding_semantics():
     torch.testing.assert_close(ours(x), ref(x, unfold=False), **FAIRSEQ_TOL)
 
 
+@pytest.mark.parametrize("K", [1, 5, 15])
 @pytest.mark.parametrize("cls", [LightweightConvTBC, DynamicConvTBC])
-def test_single_step_path_equals_the_full_convolution(cls):
-    T, B, C, H, K = 12, 3, 8, 2, 5
+def test_single_step_path_equals_the_full_convolution(cls, K):
+    T, B, C, H = 12, 3, 8, 2  # K=15 > T: every step reaches before the sentence
     torch.manual_seed(1)
     conv = cls(C, K, K - 1, H).double().eval()
     x = torch.randn(T, B, C, dtype=torch.float64)
@@ -116,6 +117,26 @@ def test_single_step_path_equals_the_full_convolution(cls):
     first = conv(x[:4], incremental_state=state)
     rest = conv(x[4:], incremental_state=state)
     torch.testing.assert_close(torch.cat([first, rest]), full, rtol=1e-10, atol=1e-10)
+    # a prefix of several steps, then single steps (fairseq's prefix decoding)
+    state = {}
+    outs = [conv(x[:3], incremental_state=state)] + [conv(x[t:t + 1], incremental_state=state) for t in range(3, T)]
+    torch.testing.assert_close(torch.cat(outs), full, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("cls", [LightweightConvTBC, DynamicConvTBC])
+def test_reorder_incremental_state_moves_each_sentence_history(cls):
+    T, B, C, H, K = 7, 4, 8, 2, 5
+    torch.manual_seed(2)
+    conv = cls(C, K, K - 1, H).double().eval()
+    x = torch.randn(T, B, C, dtype=torch.float64)
+    order = torch.tensor([2, 2, 0, 3])
+    state = {}
+    for t in range(4):
+        conv(x[t:t + 1], incremental_state=state)
+    conv.reorder_incremental_state(state, order)
+    got = torch.cat([conv(x[t:t + 1, order], incremental_state=state) for t in range(4, T)])
+    expected = conv(x[:, order])[4:]  # the full convolution of the reordered sentences
+    torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-10)
 
 
 def test_incremental_state_needs_a_causal_convolution():
