@@ -339,3 +339,34 @@ def test_cpu_int8_override_refused_for_fairseq_transformer(tiny_data_bin, run_cl
     torch.save(state, path)
     with pytest.raises(CheckpointLoadError, match="cpu_int8.*supported by lite_transformer"):
         checkpoint_utils.load_checkpoint_to_cpu(str(path), {"cpu_int8": True})
+
+
+def test_compression_sweep_script(trained_checkpoint, tiny_data_bin, tmp_path):
+    """benchmarks/compression_sweep.sh end to end (2 fine-tuning updates a row): the dense control, one pruned row."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import REPO, cli_env
+
+    env = cli_env()
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.update(SWEEP_SPARSITIES="0 0.5", SWEEP_UPDATES="2", SWEEP_BEAM="2", PYTHON=sys.executable)
+    out = tmp_path / "sweep"
+    proc = subprocess.run(["bash", str(REPO / "benchmarks" / "compression_sweep.sh"), tiny_data_bin,
+                           str(trained_checkpoint), str(out), *TRAIN_OPTS[:3]], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    rows = (out / "summary.txt").read_text().splitlines()
+    assert [r.split()[0] for r in rows] == ["0", "0.5"]
+    ratios = [float(r.split()[2].rstrip("x")) for r in rows]
+    assert 3.0 < ratios[0] < ratios[1]  # 8-bit alone, then 8-bit + half the weights gone
+    for r in rows:
+        for bleu in r.split()[3:6]:
+            assert 0.0 <= float(bleu) <= 100.0
+    stored = torch.load(out / "s0.5" / "compressed.pt", weights_only=True)[storage.MARKER]
+    masks = load_masks(out / "s0.5" / "pruned" / "masks.pt")
+    dense = storage.decompress_state_dict(stored)
+    kept = sum(int(dense[n].count_nonzero()) for n in masks)
+    assert kept <= 0.5 * sum(m.numel() for m in masks.values()) + 1
