@@ -127,7 +127,7 @@ def main(argv=None):
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         parser.error("--device cuda: no CUDA GPU is visible to torch")
-    if args.dtype != "float32" and args.device == "cpu" and args.dtype == "float16":
+    if args.dtype == "float16" and not args.device.startswith("cuda"):
         parser.error("--dtype float16 needs --device cuda (use bfloat16 on CPU)")
     if args.threads:
         torch.set_num_threads(args.threads)

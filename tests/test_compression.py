@@ -8,13 +8,17 @@ trained for a few updates on the tiny corpus of conftest.py.
 import argparse
 import io
 import math
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 from fairseq import checkpoint_utils
 
-from conftest import USER_DIR
+from conftest import REPO, USER_DIR, cli_env
 from model_helpers import build_model, make_dictionary, random_tokens
 
 import lite_fairseq  # noqa: F401
@@ -343,13 +347,6 @@ def test_cpu_int8_override_refused_for_fairseq_transformer(tiny_data_bin, run_cl
 
 def test_compression_sweep_script(trained_checkpoint, tiny_data_bin, tmp_path):
     """benchmarks/compression_sweep.sh end to end (2 fine-tuning updates a row): the dense control, one pruned row."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    from conftest import REPO, cli_env
-
     env = cli_env()
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env.update(SWEEP_SPARSITIES="0 0.5", SWEEP_UPDATES="2", SWEEP_BEAM="2", PYTHON=sys.executable)
