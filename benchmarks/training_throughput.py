@@ -48,8 +48,12 @@ class Runner:
     """One model with its optimizer and a fixed synthetic batch."""
 
     def __init__(self, arch, args):
+        from fairseq.criterions.label_smoothed_cross_entropy import label_smoothed_nll_loss
+
         from lite_fairseq.profiler.building import build
         from lite_fairseq.profiler.counting import profile_model
+
+        self.loss_fn = label_smoothed_nll_loss
 
         overrides = ["--conv-backend", args.conv_backend] if arch.startswith("lite_") else []
         built = build(arch, overrides, src_vocab=args.vocab)
@@ -75,13 +79,11 @@ class Runner:
         self.steps = 0
 
     def step(self):
-        from fairseq.criterions.label_smoothed_cross_entropy import label_smoothed_nll_loss
-
         self.optimizer.zero_grad(set_to_none=True)
         with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
             logits, _ = self.model(self.src, self.src_lengths, self.prev)
         lprobs = torch.log_softmax(logits.float(), dim=-1).view(-1, logits.size(-1))
-        loss, _ = label_smoothed_nll_loss(lprobs, self.target.view(-1, 1), 0.1, ignore_index=self.pad)
+        loss, _ = self.loss_fn(lprobs, self.target.view(-1, 1), 0.1, ignore_index=self.pad)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
