@@ -25,6 +25,7 @@ import lite_fairseq  # noqa: F401
 from lite_fairseq.checkpoint_safety import CheckpointLoadError
 from lite_fairseq.compression import storage
 from lite_fairseq.compression.cli import compress, main as compress_main, serialized_bytes
+from lite_fairseq.compression.masked_task import scheduled_sparsity
 from lite_fairseq.compression.pruning import load_masks, magnitude_prune, prunable_names
 from lite_fairseq.compression.quantization import count_quantized_linears, quantize_dynamic_for_cpu
 from lite_fairseq.compression.report import size_summary
@@ -337,6 +338,68 @@ def test_prune_then_finetune_keeps_zeros(trained_checkpoint, tiny_data_bin, run_
         assert torch.equal(loaded[name] != 0, mask & (after[name] != 0)), name
 
 
+def test_scheduled_sparsity_is_zhu_gupta_cubic():
+    assert scheduled_sparsity(0, 0.0, 0.8, 10, 110) == 0.0  # before the start: the initial sparsity
+    assert scheduled_sparsity(10, 0.2, 0.8, 10, 110) == 0.2
+    assert scheduled_sparsity(60, 0.0, 0.8, 10, 110) == pytest.approx(0.8 - 0.8 * 0.5 ** 3)
+    assert scheduled_sparsity(110, 0.0, 0.8, 10, 110) == 0.8
+    assert scheduled_sparsity(500, 0.0, 0.8, 10, 110) == 0.8
+    values = [scheduled_sparsity(u, 0.1, 0.7, 0, 100) for u in range(0, 120, 5)]
+    assert values == sorted(values) and values[0] == 0.1 and values[-1] == 0.7
+    steps = [b - a for a, b in zip(values, values[1:])]
+    assert steps[0] > steps[10] > 0  # fast at first, slow at the end
+
+
+def _prunable_sparsity(state_dict):
+    names = prunable_names(state_dict)
+    return sum(int((state_dict[n] == 0).sum()) for n in names) / sum(state_dict[n].numel() for n in names)
+
+
+GRADUAL = ["--task", "translation_masked", "--prune-target-sparsity", "0.6", "--prune-end-update", "4",
+           "--prune-frequency", "2"]
+
+
+def test_gradual_pruning_reaches_target_keeps_zeros_on_resume_and_compresses(trained_checkpoint, tiny_data_bin,
+                                                                             run_cli, tmp_path):
+    save = tmp_path / "gradual"
+    proc = run_cli("train", [tiny_data_bin, "--user-dir", USER_DIR, *TRAIN_OPTS, *GRADUAL, "--max-update", "6",
+                             "--save-dir", save, "--finetune-from-model", trained_checkpoint])
+    log = proc.stdout + proc.stderr
+    steps = [float(x) for x in re.findall(r"gradual pruning at update \d+: ([0-9.]+)% of", log)]
+    assert len(steps) == 2 and 0 < steps[0] < steps[1]  # updates 2 and 4 (update 0 is the schedule's start)
+    assert steps[1] == pytest.approx(60.0, abs=0.05)
+    after = torch.load(save / "checkpoint_last.pt", weights_only=True)["model"]
+    assert _prunable_sparsity(after) == pytest.approx(0.6, abs=1e-4)  # updates 5 and 6 revived nothing
+    zeros = {n: after[n] == 0 for n in prunable_names(after)}
+    # resuming from checkpoint_last.pt: the zeros are the masks again, and the other weights keep training
+    run_cli("train", [tiny_data_bin, "--user-dir", USER_DIR, *TRAIN_OPTS, *GRADUAL, "--max-update", "8",
+                      "--save-dir", save])
+    resumed = torch.load(save / "checkpoint_last.pt", weights_only=True)["model"]
+    assert all(int(resumed[n][z].count_nonzero()) == 0 for n, z in zeros.items())
+    assert sum(int((resumed[n] != after[n]).sum()) for n in zeros) > 1000
+    # compressing with --sparsity 0 stores exactly those zeros (8-bit rounding may add a few of its own)
+    out = tmp_path / "c.pt"
+    assert compress_main(["compress", str(save / "checkpoint_last.pt"), "-o", str(out), "--sparsity", "0"]) == 0
+    loaded = checkpoint_utils.load_checkpoint_to_cpu(str(out))["model"]
+    for name, z in zeros.items():
+        assert int(loaded[name][z].count_nonzero()) == 0, name
+    assert _prunable_sparsity(loaded) == pytest.approx(0.6, abs=0.01)
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--prune-target-sparsity", "0.5"], "needs --prune-end-update"),
+    (["--prune-target-sparsity", "1.5", "--prune-end-update", "4"], r"must be in \(0, 1\), got 1.5"),
+    (["--prune-target-sparsity", "0.5", "--prune-start-update", "4", "--prune-end-update", "4"],
+     "prune-start-update < --prune-end-update"),
+    (["--prune-target-sparsity", "0.5", "--prune-end-update", "4", "--prune-frequency", "0"], "at least 1"),
+])
+def test_gradual_pruning_options_are_checked(tiny_data_bin, run_cli, tmp_path, options, message):
+    proc = run_cli("train", [tiny_data_bin, "--user-dir", USER_DIR, *TRAIN_OPTS, "--task", "translation_masked",
+                             *options, "--max-update", "1", "--save-dir", tmp_path], check=False)
+    assert proc.returncode != 0
+    assert re.search(message, proc.stderr), proc.stderr[-2000:]
+
+
 def test_cpu_int8_override_refused_for_fairseq_transformer(tiny_data_bin, run_cli, tmp_path):
     _, state, _ = _model_and_state("transformer_paper_iwslt_128", extra=())
     path = tmp_path / "t.pt"
@@ -346,24 +409,37 @@ def test_cpu_int8_override_refused_for_fairseq_transformer(tiny_data_bin, run_cl
 
 
 def test_compression_sweep_script(trained_checkpoint, tiny_data_bin, tmp_path):
-    """benchmarks/compression_sweep.sh end to end (2 fine-tuning updates a row): the dense control, one pruned row."""
+    """benchmarks/compression_sweep.sh end to end (2 fine-tuning updates a row): the dense control and one row
+    pruned gradually (the default), then one row pruned once and fine-tuned with the masks (SWEEP_PRUNE=oneshot)."""
     env = cli_env()
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env.update(SWEEP_SPARSITIES="0 0.5", SWEEP_UPDATES="2", SWEEP_BEAM="2", PYTHON=sys.executable)
-    out = tmp_path / "sweep"
-    proc = subprocess.run(["bash", str(REPO / "benchmarks" / "compression_sweep.sh"), tiny_data_bin,
-                           str(trained_checkpoint), str(out), *TRAIN_OPTS[:3]], env=env, capture_output=True,
-                          text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    rows = (out / "summary.txt").read_text().splitlines()
+
+    def sweep(out, **knobs):
+        proc = subprocess.run(["bash", str(REPO / "benchmarks" / "compression_sweep.sh"), tiny_data_bin,
+                               str(trained_checkpoint), str(out), *TRAIN_OPTS[:3]], env={**env, **knobs},
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        return proc, (out / "summary.txt").read_text().splitlines()
+
+    proc, rows = sweep(tmp_path / "sweep")
+    assert "gradual pruning (target reached at update 1, a step every 1)" in proc.stdout
     assert [r.split()[0] for r in rows] == ["0", "0.5"]
     ratios = [float(r.split()[2].rstrip("x")) for r in rows]
     assert 3.0 < ratios[0] < ratios[1]  # 8-bit alone, then 8-bit + half the weights gone
     for r in rows:
         for bleu in r.split()[3:6]:
             assert 0.0 <= float(bleu) <= 100.0
-    stored = torch.load(out / "s0.5" / "compressed.pt", weights_only=True)[storage.MARKER]
-    masks = load_masks(out / "s0.5" / "pruned" / "masks.pt")
+    for row in ("s0", "s0.5"):
+        stored = torch.load(tmp_path / "sweep" / row / "compressed.pt", weights_only=True)[storage.MARKER]
+        dense = storage.decompress_state_dict(stored)
+        sparsity = _prunable_sparsity(dense)
+        assert (sparsity >= 0.5 - 1e-4) if row == "s0.5" else (sparsity < 0.1), (row, sparsity)
+
+    _, rows = sweep(tmp_path / "oneshot", SWEEP_PRUNE="oneshot", SWEEP_SPARSITIES="0.5", SWEEP_ORIGINAL_BLEU="12.3")
+    assert [r.split()[0] for r in rows] == ["0.5"] and rows[0].split()[3] == "12.3"
+    stored = torch.load(tmp_path / "oneshot" / "s0.5" / "compressed.pt", weights_only=True)[storage.MARKER]
+    masks = load_masks(tmp_path / "oneshot" / "s0.5" / "pruned" / "masks.pt")
     dense = storage.decompress_state_dict(stored)
     kept = sum(int(dense[n].count_nonzero()) for n in masks)
     assert kept <= 0.5 * sum(m.numel() for m in masks.values()) + 1

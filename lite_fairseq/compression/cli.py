@@ -3,7 +3,12 @@
     # one step: prune 60% of the weights (one global magnitude threshold), quantise to 8 bits, write compactly
     lite-fairseq-compress compress checkpoints/checkpoint_best.pt -o compressed.pt --sparsity 0.6
 
-    # with fine-tuning in between (recovers the BLEU that pruning costs):
+    # pruning gradually while fine-tuning (recovers the BLEU that pruning costs), then store the zeros:
+    fairseq-train DATA --user-dir lite_fairseq --task translation_masked --finetune-from-model ckpt.pt \
+        --prune-target-sparsity 0.7 --prune-end-update 360 --prune-frequency 30 --max-update 600 --arch ...
+    lite-fairseq-compress compress checkpoints/checkpoint_last.pt -o compressed.pt --sparsity 0
+
+    # or pruning once, then fine-tuning with the masks:
     lite-fairseq-compress prune checkpoints/checkpoint_best.pt --sparsity 0.6 --out-dir pruned/
     fairseq-train DATA --user-dir lite_fairseq --task translation_masked --prune-masks pruned/masks.pt \\
         --finetune-from-model pruned/pruned.pt --arch ... (the original model and training options) ...
