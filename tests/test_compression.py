@@ -25,8 +25,8 @@ import lite_fairseq  # noqa: F401
 from lite_fairseq.checkpoint_safety import CheckpointLoadError
 from lite_fairseq.compression import storage
 from lite_fairseq.compression.cli import compress, main as compress_main, serialized_bytes
-from lite_fairseq.compression.masked_task import scheduled_sparsity
-from lite_fairseq.compression.pruning import load_masks, magnitude_prune, prunable_names
+from lite_fairseq.compression.masked_task import MaskedTranslationConfig, MaskedTranslationTask, scheduled_sparsity
+from lite_fairseq.compression.pruning import load_masks, magnitude_prune, prunable_names, sparsity_of
 from lite_fairseq.compression.quantization import count_quantized_linears, quantize_dynamic_for_cpu
 from lite_fairseq.compression.report import size_summary
 
@@ -348,6 +348,38 @@ def test_scheduled_sparsity_is_zhu_gupta_cubic():
     assert values == sorted(values) and values[0] == 0.1 and values[-1] == 0.7
     steps = [b - a for a, b in zip(values, values[1:])]
     assert steps[0] > steps[10] > 0  # fast at first, slow at the end
+
+
+def test_gradual_pruning_in_memory_keeps_earlier_masks_and_never_revives():
+    """The task's pruning step on a model whose weights change between steps (as training changes them): the
+    sparsity follows the schedule, zeros never come back, and --prune-masks masks outside the pruned set (here the
+    embeddings, with --no-prune-embeddings) stay in force."""
+    model, _, dictionary = _model_and_state(vocab=300)
+    cfg = MaskedTranslationConfig(prune_target_sparsity=0.5, prune_end_update=4, prune_frequency=2,
+                                  no_prune_embeddings=True)
+    task = MaskedTranslationTask(cfg, dictionary, dictionary)
+    emb = dict(model.named_parameters())["encoder.embed_tokens.weight"]
+    task.prune_masks = {"encoder.embed_tokens.weight": torch.rand(emb.shape, generator=torch.Generator().manual_seed(0)) > 0.3}
+    g = torch.Generator().manual_seed(1)
+    zeros_before = None
+    for update in range(7):
+        task.gradual_prune(model, update)
+        task.gradual_prune(model, update)  # a second batch of the same update: no second step
+        task.apply_masks(model)
+        weights = task._prunable(model)
+        zeros = {n: w == 0 for n, w in weights.items()}
+        if zeros_before is not None:
+            assert all(bool((zeros[n] | ~zeros_before[n]).all()) for n in zeros)  # once zero, zero for good
+        zeros_before = zeros
+        expected = scheduled_sparsity(min(update - update % 2, 4), 0.0, 0.5, 0, 4)
+        assert sparsity_of(weights.values()) == pytest.approx(expected, abs=1e-4), update
+        assert not any("embed_tokens" in n for n in weights)
+        assert int(emb[~task.prune_masks["encoder.embed_tokens.weight"]].count_nonzero()) == 0
+        with torch.no_grad():  # "training": every weight moves
+            for p in model.parameters():
+                p.add_(torch.randn(p.shape, generator=g) * 0.01)
+    task.apply_masks(model)  # what optimizer_step does after the update
+    assert sparsity_of(task._prunable(model).values()) == pytest.approx(0.5, abs=1e-4)
 
 
 def _prunable_sparsity(state_dict):

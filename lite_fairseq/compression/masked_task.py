@@ -149,17 +149,19 @@ class MaskedTranslationTask(TranslationTask):
     def gradual_prune(self, model, update_num: int) -> None:
         """Prune to the scheduled sparsity when ``update_num`` is a pruning step (once per update, however many
         batches it accumulates); on the first call, take the masks from the zeros the weights already have."""
+        cfg = self.cfg
+        start, end = cfg.prune_start_update, cfg.prune_end_update
+        on_step = (start <= update_num <= end and self._last_pruned_update != update_num
+                   and ((update_num - start) % cfg.prune_frequency == 0 or update_num == end))
+        if self._initial_sparsity is not None and not on_step:
+            return
         weights = self._prunable(model)
         if self._initial_sparsity is None:  # training (re)starts: the zeros are the masks
             self.apply_masks(model)
             self.prune_masks.update({name: w != 0 for name, w in weights.items()})
             self._bound = None
             self._initial_sparsity = sparsity_of(weights.values())
-        cfg = self.cfg
-        start, end = cfg.prune_start_update, cfg.prune_end_update
-        on_step = start <= update_num <= end and ((update_num - start) % cfg.prune_frequency == 0
-                                                  or update_num == end)
-        if not on_step or self._last_pruned_update == update_num:
+        if not on_step:
             return
         self._last_pruned_update = update_num
         # with --finetune-from-model or a resumed run, the schedule starts from the sparsity found at the start
@@ -170,8 +172,9 @@ class MaskedTranslationTask(TranslationTask):
         alive = {name: w != 0 for name, w in weights.items()}
         with torch.no_grad():
             masks = magnitude_prune(weights, target, scope=cfg.prune_scope, include_embeddings=True, min_numel=0)
-        # a weight pruned earlier stays pruned even where this step's per-tensor quota would have kept it
-        self.prune_masks = {name: mask & alive[name] for name, mask in masks.items()}
+        # a weight pruned earlier stays pruned even where this step's per-tensor quota would have kept it, and masks
+        # from --prune-masks outside the pruned set (e.g. embeddings with --no-prune-embeddings) stay in force
+        self.prune_masks.update({name: mask & alive[name] for name, mask in masks.items()})
         self._bound = None
         logger.info(f"gradual pruning at update {update_num}: {sparsity_of(weights.values()):.1%} of "
                     f"{sum(w.numel() for w in weights.values()):,} prunable weights are zero "
