@@ -4,7 +4,7 @@
     lite-fairseq-compress compress checkpoints/checkpoint_best.pt -o compressed.pt --sparsity 0.6
 
     # pruning gradually while fine-tuning (recovers the BLEU that pruning costs), then store the zeros:
-    fairseq-train DATA --user-dir lite_fairseq --task translation_masked --finetune-from-model ckpt.pt \
+    fairseq-train DATA --user-dir lite_fairseq --task translation_masked --finetune-from-model ckpt.pt \\
         --prune-target-sparsity 0.7 --prune-end-update 360 --prune-frequency 30 --max-update 600 --arch ...
     lite-fairseq-compress compress checkpoints/checkpoint_last.pt -o compressed.pt --sparsity 0
 
