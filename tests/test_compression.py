@@ -359,7 +359,8 @@ def test_gradual_pruning_in_memory_keeps_earlier_masks_and_never_revives():
                                   no_prune_embeddings=True)
     task = MaskedTranslationTask(cfg, dictionary, dictionary)
     emb = dict(model.named_parameters())["encoder.embed_tokens.weight"]
-    task.prune_masks = {"encoder.embed_tokens.weight": torch.rand(emb.shape, generator=torch.Generator().manual_seed(0)) > 0.3}
+    kept = torch.rand(emb.shape, generator=torch.Generator().manual_seed(0)) > 0.3
+    task.prune_masks = {"encoder.embed_tokens.weight": kept}
     g = torch.Generator().manual_seed(1)
     zeros_before = None
     for update in range(7):
