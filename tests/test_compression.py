@@ -384,8 +384,7 @@ def test_gradual_pruning_in_memory_keeps_earlier_masks_and_never_revives():
 
 
 def _prunable_sparsity(state_dict):
-    names = prunable_names(state_dict)
-    return sum(int((state_dict[n] == 0).sum()) for n in names) / sum(state_dict[n].numel() for n in names)
+    return sparsity_of(state_dict[n] for n in prunable_names(state_dict))
 
 
 GRADUAL = ["--task", "translation_masked", "--prune-target-sparsity", "0.6", "--prune-end-update", "4",
