@@ -19,6 +19,7 @@ from conftest import USER_DIR, run
 from lite_fairseq.models import LiteTransformerModel
 
 SENTENCES = ["Der Hund sieht die Katze.", "Anna hat gestern ein Buch gelesen."]
+# max_len_b=20 everywhere: the tiny model is barely trained, and its beams would otherwise run to 200 tokens
 TRAIN_ARGS = [
     "--user-dir", USER_DIR, "--arch", "lite_transformer_tiny", "--share-all-embeddings",
     "--encoder-layers", 2, "--decoder-layers", 2, "--encoder-embed-dim", 64,
@@ -51,8 +52,8 @@ def load(model_dir, checkpoint, data, codes):
 def test_from_pretrained_translates_a_string_and_a_list(model_dir, tiny_data_bin, tiny_corpus):
     hub = load(model_dir, "checkpoint_last.pt", tiny_data_bin, tiny_corpus / "codes")
     assert isinstance(hub.models[0], LiteTransformerModel)
-    one = hub.translate(SENTENCES[0], beam=4)
-    both = hub.translate(SENTENCES, beam=4)
+    one = hub.translate(SENTENCES[0], beam=4, max_len_b=20)
+    both = hub.translate(SENTENCES, beam=4, max_len_b=20)
     assert isinstance(one, str) and one.strip() and "@@" not in one
     assert isinstance(both, list) and len(both) == 2 and all(isinstance(s, str) and s.strip() for s in both)
     assert both[0] == one, "a sentence translates the same alone and in a batch"
@@ -70,7 +71,7 @@ def test_from_pretrained_takes_bpe_codes_from_the_model_folder(model_dir, tiny_d
                                                bpe="subword_nmt", tokenizer="moses", source_lang="de",
                                                target_lang="en").eval()
     reference = load(model_dir, "checkpoint_last.pt", tiny_data_bin, tiny_corpus / "codes")
-    assert hub.translate(SENTENCES, beam=4) == reference.translate(SENTENCES, beam=4)
+    assert hub.translate(SENTENCES, beam=4, max_len_b=20) == reference.translate(SENTENCES, beam=4, max_len_b=20)
 
 
 def test_from_pretrained_loads_a_compressed_checkpoint(model_dir, tiny_data_bin, tiny_corpus, tmp_path):
@@ -81,7 +82,7 @@ def test_from_pretrained_loads_a_compressed_checkpoint(model_dir, tiny_data_bin,
     matrices = [p for n, p in hub.models[0].named_parameters() if p.dim() == 2 and "embed" not in n]
     zeros = sum(int((w == 0).sum()) for w in matrices) / sum(w.numel() for w in matrices)
     assert zeros > 0.2, f"the pruned weights came back dense ({zeros:.0%} zeros)"
-    out = hub.translate(SENTENCES, beam=4)
+    out = hub.translate(SENTENCES, beam=4, max_len_b=20)
     assert len(out) == 2 and all(isinstance(s, str) for s in out)
 
 
@@ -93,7 +94,7 @@ def test_from_pretrained_loads_a_converted_authors_checkpoint(tiny_data_bin, tin
     run([console("lite-fairseq-convert"), theirs, tmp_path / "ours.pt"])
     hub = load(tmp_path, "ours.pt", tiny_data_bin, tiny_corpus / "codes")
     assert isinstance(hub.models[0], LiteTransformerModel)
-    out = hub.translate(SENTENCES, beam=4, max_len_b=10)
+    out = hub.translate(SENTENCES, beam=4, max_len_b=20)
     assert len(out) == 2 and all(isinstance(s, str) for s in out)
 
 
@@ -102,9 +103,9 @@ def test_fairseq_interactive_prints_one_hypothesis_per_line_as_the_hub_interface
     proc = run([console("fairseq-interactive"), tiny_data_bin, "--user-dir", USER_DIR,
                 "--path", model_dir / "checkpoint_last.pt", "--bpe", "subword_nmt",
                 "--bpe-codes", tiny_corpus / "codes", "--tokenizer", "moses", "-s", "de", "-t", "en",
-                "--beam", 4, "--cpu"], stdin="\n".join(SENTENCES) + "\n")
+                "--beam", 4, "--max-len-b", 20, "--cpu"], stdin="\n".join(SENTENCES) + "\n")
     hyps = re.findall(r"^H-(\d+)\t\S+\t(.*)$", proc.stdout, re.M)
     assert [int(i) for i, _ in hyps] == [0, 1], proc.stdout[-2000:]
     detok = [d for _, d in sorted(re.findall(r"^D-(\d+)\t\S+\t(.*)$", proc.stdout, re.M))]
     hub = load(model_dir, "checkpoint_last.pt", tiny_data_bin, tiny_corpus / "codes")
-    assert detok == hub.translate(SENTENCES, beam=4)
+    assert detok == hub.translate(SENTENCES, beam=4, max_len_b=20)

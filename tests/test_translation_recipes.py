@@ -17,7 +17,10 @@ from pathlib import Path
 import pytest
 import torch
 
+import lite_fairseq  # noqa: F401  (the checkpoint allow-list)
+
 from conftest import REPO, run
+from lite_fairseq.checkpoint_safety import load_checkpoint
 from lite_fairseq.quickstart.corpus import generate
 
 EXAMPLES = REPO / "examples"
@@ -166,8 +169,8 @@ def test_iwslt_evaluate_averages_checkpoints_and_scores_bleu_and_sacrebleu(iwslt
     save, _ = iwslt_trained
     out = tmp_path / "eval"
     proc = script("iwslt14_de_en", "evaluate.sh", data, save, out, "--cpu", "--max-len-b", 30, env={"AVG": "2"})
-    averaged = torch.load(out / "average_last_2.pt", weights_only=False)["model"]
-    ckpts = [torch.load(save / f"checkpoint{e}.pt", weights_only=False)["model"] for e in (1, 2)]
+    averaged = load_checkpoint(out / "average_last_2.pt")["model"]
+    ckpts = [load_checkpoint(save / f"checkpoint{e}.pt")["model"] for e in (1, 2)]
     for name, value in averaged.items():
         torch.testing.assert_close(value, (ckpts[0][name] + ckpts[1][name]) / 2)
     assert len(lines(out / "test.hyp.tok")) == len(lines(out / "test.ref.tok")) == len(tests)
