@@ -326,6 +326,28 @@ def test_prepare_without_the_archive_names_the_missing_file(tmp_path):
     assert proc.returncode != 0 and f"ARCHIVES={tmp_path} holds no de-en.tgz" in proc.stderr
 
 
+def test_download_writes_the_file_only_when_complete_and_names_the_way_out_otherwise(tmp_path):
+    (tmp_path / "de-en.tgz").write_bytes(b"archive bytes")
+    run([sys.executable, RECIPE_PY, "download", (tmp_path / "de-en.tgz").as_uri(), tmp_path / "got.tgz"])
+    assert (tmp_path / "got.tgz").read_bytes() == b"archive bytes" and not (tmp_path / "got.tgz.part").exists()
+    proc = run([sys.executable, RECIPE_PY, "download", (tmp_path / "missing.tgz").as_uri(), tmp_path / "x.tgz"],
+               check=False)
+    assert proc.returncode == 1 and "could not download" in proc.stderr and "ARCHIVES=" in proc.stderr
+    assert not (tmp_path / "x.tgz").exists()
+
+
+def test_fetch_archive_downloads_by_default_then_reuses_the_download(tmp_path):
+    write_tar(tmp_path / "de-en.tgz", {"de-en/train.tags.de-en.de": "Hallo .\n"})
+    fetch = f'source "{EXAMPLES}/translation/common.sh" && fetch_archive "$1" "$2"'
+    args = ["bash", "-c", fetch, "fetch", tmp_path / "orig", (tmp_path / "de-en.tgz").as_uri()]
+    env = {k: v for k, v in os.environ.items() if k != "ARCHIVES"}
+    first = subprocess.run(list(map(str, args)), capture_output=True, text=True, env=env, check=True)
+    assert "downloading file://" in first.stdout
+    assert (tmp_path / "orig" / "de-en" / "train.tags.de-en.de").read_text() == "Hallo .\n"
+    second = subprocess.run(list(map(str, args)), capture_output=True, text=True, env=env, check=True)
+    assert "de-en.tgz already downloaded" in second.stdout
+
+
 def test_compound_split_and_bleu_helpers(tmp_path):
     split = run([sys.executable, RECIPE_PY, "compound-split"], stdin="a well-known x-y-z\nno hyphen -\n").stdout
     assert split.splitlines() == ["a well ##AT##-##AT## known x ##AT##-##AT## y-z", "no hyphen -"]

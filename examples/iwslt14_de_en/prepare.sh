@@ -7,7 +7,8 @@
 #
 #   bash examples/iwslt14_de_en/prepare.sh [DEST_DIR]        (default: data-bin/iwslt14.tokenized.de-en)
 #
-# ARCHIVES=/folder/with/de-en.tgz  reads the archive from there instead of downloading IWSLT_URL.
+# ARCHIVES=/folder/with/de-en.tgz  reads the archive from there instead of downloading IWSLT_URL (default: fairseq's
+# copy of the WIT3 release, whose original address https://wit3.fbk.eu/archive/2014-01/texts/de/en/de-en.tgz is gone).
 # BPE_TOKENS [10000]. WORKERS [4]. WORK [DEST_DIR/work] for the downloads and intermediate files.
 # Writes DEST_DIR (fairseq-preprocess output), DEST_DIR/code (the BPE codes, for fairseq-interactive and the hub
 # interface) and DEST_DIR/refs/test.en (the untokenised, cased test references, for sacreBLEU).
@@ -17,7 +18,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../translation/common.sh"
 need_tools subword-nmt fairseq-preprocess
 DEST="${1:-data-bin/iwslt14.tokenized.de-en}"
 WORK="${WORK:-$DEST/work}"
-URL="${IWSLT_URL:-https://wit3.fbk.eu/archive/2014-01/texts/de/en/de-en.tgz}"
+URL="${IWSLT_URL:-http://dl.fbaipublicfiles.com/fairseq/data/iwslt14/de-en.tgz}"
 ORIG="$WORK/orig"; TMP="$WORK/tmp"; RAW="$ORIG/de-en"
 TEST_SETS=(IWSLT14.TED.dev2010 IWSLT14.TEDX.dev2012 IWSLT14.TED.tst2010 IWSLT14.TED.tst2011 IWSLT14.TED.tst2012)
 mkdir -p "$TMP" "$DEST/refs"
