@@ -139,7 +139,8 @@ def test_iwslt_prepare_reads_the_local_archive_and_binarises_the_upstream_splits
     assert not any(re.search(r"<url>|<talkid>|<keywords>|<title>|<description>", s) for s in train)
     assert "title 0 of the talk" in train and any(s.startswith("ted talk subtitles") for s in train)
     assert all(s == s.lower() for s in train), "IWSLT text is lowercased"
-    assert len(lines(tmp / "valid.en")) == len(train) // 23 and len(lines(tmp / "train.en")) == len(train) - len(train) // 23
+    n_valid = len(train) // 23  # every 23rd pair
+    assert len(lines(tmp / "valid.en")) == n_valid and len(lines(tmp / "train.en")) == len(train) - n_valid
     # the test set is the five dev/test talks in the upstream order, tokenised; the raw references kept for sacreBLEU
     assert lines(data / "refs" / "test.en") == [p[1] for p in tests]
     assert lines(tmp / "test.en")[0].endswith(" .") and len(lines(tmp / "test.de")) == 20

@@ -3,7 +3,7 @@
 # configs/iwslt14.de-en/prepare.sh), with sacremoses and subword-nmt in place of the Moses perl scripts:
 # training talks without their <url>/<talkid>/<keywords> lines, Moses tokenisation, pairs of 1..175 words and
 # length ratio <= 1.5 kept, lowercased; every 23rd training pair is the validation set; the test set is dev2010,
-# TEDX dev2012 and tst2010-2012 together (6750 pairs); 10k joint BPE merges; separate dictionaries.
+# TEDX dev2012 and tst2010-2012 together; 10k joint BPE merges; separate dictionaries.
 #
 #   bash examples/iwslt14_de_en/prepare.sh [DEST_DIR]        (default: data-bin/iwslt14.tokenized.de-en)
 #

@@ -9,8 +9,8 @@
 #   bash examples/wmt14_en_fr/prepare.sh [DEST_DIR]        (default: data-bin/wmt14_en_fr)
 #
 # ARCHIVES=/folder  reads the six archives (the file names of the URLS below) from there instead of downloading.
-# BPE_TOKENS [40000]. WORKERS [4]: this corpus has 36M sentence pairs, give it all the cores you have.
-# WORK [DEST_DIR/work] for the downloads and intermediate files (about 30 GB on the full corpus).
+# BPE_TOKENS [40000]. WORKERS [4]: the largest of the three corpora, give it all the cores you have.
+# WORK [DEST_DIR/work] for the downloads and intermediate files (several copies of the corpus: plan the disk).
 # Writes DEST_DIR, DEST_DIR/code (BPE codes) and DEST_DIR/refs/test.fr (untokenised test references).
 set -euo pipefail
 SRC=en; TGT=fr
