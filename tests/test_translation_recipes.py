@@ -349,6 +349,19 @@ def test_fetch_archive_downloads_by_default_then_reuses_the_download(tmp_path):
     assert "de-en.tgz already downloaded" in second.stdout
 
 
+def test_clean_keeps_pairs_by_length_and_ratio_and_refuses_unpaired_files(tmp_path):
+    (tmp_path / "c.en").write_text("a b c\none\n" + " ".join(["w"] * 6) + "\nx  y\n")
+    (tmp_path / "c.fr").write_text("a b\nun deux trois\n" + " ".join(["w"] * 6) + "\nx y\n")
+    run([sys.executable, RECIPE_PY, "clean", "--ratio", 1.5, "--min", 1, "--max", 5, tmp_path / "c", "en", "fr",
+         tmp_path / "out"])
+    # "one" vs "un deux trois" breaks the ratio, the 6-word pair the maximum; whitespace is normalised
+    assert lines(tmp_path / "out.en") == ["a b c", "x y"] and lines(tmp_path / "out.fr") == ["a b", "x y"]
+    (tmp_path / "c.fr").write_text("a b\n")
+    proc = run([sys.executable, RECIPE_PY, "clean", "--ratio", 1.5, "--min", 1, "--max", 5, tmp_path / "c", "en",
+                "fr", tmp_path / "out"], check=False)
+    assert proc.returncode == 1 and "has 4 lines but" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_compound_split_and_bleu_helpers(tmp_path):
     split = run([sys.executable, RECIPE_PY, "compound-split"], stdin="a well-known x-y-z\nno hyphen -\n").stdout
     assert split.splitlines() == ["a well ##AT##-##AT## known x ##AT##-##AT## y-z", "no hyphen -"]

@@ -115,12 +115,21 @@ def cmd_tokenize(args):
 
 
 def cmd_clean(args):
+    for side in (args.src, args.tgt):
+        if not os.path.isfile(f"{args.prefix}.{side}"):
+            _die(f"{args.prefix}.{side} not found")
+    with open(f"{args.prefix}.{args.src}", encoding="utf-8") as fs, open(f"{args.prefix}.{args.tgt}",
+                                                                        encoding="utf-8") as ft:
+        counts = (sum(1 for _ in fs), sum(1 for _ in ft))
+    if counts[0] != counts[1]:
+        _die(f"{args.prefix}.{args.src} has {counts[0]} lines but {args.prefix}.{args.tgt} has {counts[1]}; "
+             "the two sides of a parallel corpus must pair up line by line")
     kept = dropped = 0
     with open(f"{args.prefix}.{args.src}", encoding="utf-8") as fs, \
             open(f"{args.prefix}.{args.tgt}", encoding="utf-8") as ft, \
             open(f"{args.out}.{args.src}", "w", encoding="utf-8") as os_, \
             open(f"{args.out}.{args.tgt}", "w", encoding="utf-8") as ot:
-        for s, t in zip(fs, ft, strict=True):
+        for s, t in zip(fs, ft):
             s, t = " ".join(s.split()), " ".join(t.split())
             ns, nt = len(s.split()), len(t.split())
             if (args.min <= ns <= args.max and args.min <= nt <= args.max
