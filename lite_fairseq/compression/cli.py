@@ -34,7 +34,7 @@ import torch
 from lite_fairseq.checkpoint_safety import CheckpointLoadError, load_checkpoint
 
 from . import storage
-from .pruning import SCOPES, apply_masks, load_masks, magnitude_prune, prunable_names, save_masks, sparsity_of
+from .pruning import SCOPES, apply_masks, load_masks, magnitude_prune, save_masks, sparsity_of
 from .report import format_report, size_summary
 
 
