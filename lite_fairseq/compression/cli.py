@@ -196,8 +196,6 @@ def _fraction(text: str) -> float:
 
 
 def main(argv=None) -> int:
-    import lite_fairseq  # noqa: F401  (allow-lists fairseq's checkpoint types for weights_only loading)
-
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
