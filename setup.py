@@ -26,7 +26,7 @@ setup(
     entry_points={
         "console_scripts": [
             "lite-fairseq-profile=lite_fairseq.profiler.cli:console_main",
-            "lite-fairseq-convert=lite_fairseq.convert_authors_checkpoint:console_main",
+            "lite-fairseq-convert=lite_fairseq.convert.cli:console_main",
             "lite-fairseq-compress=lite_fairseq.compression.cli:console_main",
         ],
     },

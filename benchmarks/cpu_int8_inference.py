@@ -24,18 +24,20 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
+import sacrebleu  # noqa: E402
+from fairseq import checkpoint_utils, utils  # noqa: E402
+from omegaconf import open_dict  # noqa: E402
+
+from lite_fairseq.compression import quantize_dynamic_for_cpu  # noqa: E402  (importing lite_fairseq registers it)
+
 
 def load(path, data, subset):
-    from fairseq import checkpoint_utils
-
     models, cfg, task = checkpoint_utils.load_model_ensemble_and_task([path], arg_overrides={"data": data})
     task.load_dataset(subset)
     return models[0].eval(), cfg, task
 
 
 def batches(task, subset, batch_size, model):
-    from fairseq import utils
-
     itr = task.get_batch_iterator(dataset=task.dataset(subset), max_sentences=batch_size,
                                   max_positions=utils.resolve_max_positions(task.max_positions(),
                                                                             model.max_positions()),
@@ -72,10 +74,6 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
 
-    import lite_fairseq  # noqa: F401
-    import sacrebleu
-    from lite_fairseq.compression import quantize_dynamic_for_cpu
-
     torch.set_num_threads(args.threads)
     variants = []
     for spec in args.checkpoint:
@@ -87,8 +85,6 @@ def main(argv=None):
         model, cfg, task = load(path, args.data, args.subset)
         int8 = quantize_dynamic_for_cpu(copy.deepcopy(model))
         gen_args = copy.deepcopy(cfg.generation)
-        from omegaconf import open_dict
-
         with open_dict(gen_args):
             gen_args.beam = args.beam
         samples = batches(task, args.subset, args.batch_size, model)

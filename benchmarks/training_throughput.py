@@ -28,6 +28,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
+from fairseq.criterions.label_smoothed_cross_entropy import label_smoothed_nll_loss  # noqa: E402
+
+from lite_fairseq.models import standalone  # noqa: E402  (importing lite_fairseq registers the architectures)
+from lite_fairseq.profiler import profile_model  # noqa: E402
+
 # the paper's WMT budgets: Lite presets and the Transformer baselines within 5% of their Mult-Adds
 DEFAULT_PAIRS = [
     ("lite_transformer_wmt_200", "transformer_paper_wmt_128"),
@@ -48,16 +53,12 @@ class Runner:
     """One model with its optimizer and a fixed synthetic batch."""
 
     def __init__(self, arch, args):
-        from fairseq.criterions.label_smoothed_cross_entropy import label_smoothed_nll_loss
-
-        from lite_fairseq.profiler.building import build
-        from lite_fairseq.profiler.counting import profile_model
-
         self.loss_fn = label_smoothed_nll_loss
 
         overrides = ["--conv-backend", args.conv_backend] if arch.startswith("lite_") else []
-        built = build(arch, overrides, src_vocab=args.vocab)
+        built = standalone.build(arch, overrides, src_vocab=args.vocab, seed=0)
         self.arch = arch
+        built.model.eval()  # Mult-Adds counted as the profiler counts them: one forward pass without dropout
         self.macs = profile_model(built).macs
         self.params = sum(p.numel() for p in built.model.parameters())
         self.device = torch.device(args.device)
@@ -134,8 +135,6 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    import lite_fairseq  # noqa: F401  (registers the architectures)
-
     pairs = args.pair or DEFAULT_PAIRS
     runners = []
     for lite, base in pairs:
@@ -149,7 +148,8 @@ def main(argv=None):
         for r in (everyone if i % 2 == 0 else everyone[::-1]):
             r.timed(args.steps)
 
-    device = torch.cuda.get_device_name() if args.device.startswith("cuda") else f"CPU, {torch.get_num_threads()} threads"
+    threads = torch.get_num_threads()
+    device = torch.cuda.get_device_name() if args.device.startswith("cuda") else f"CPU, {threads} threads"
     print(f"\nTraining throughput: {device}, {args.dtype}, torch {torch.__version__}, {args.max_tokens} tokens per "
           f"batch ({args.src_len}/{args.tgt_len} tokens), vocab {args.vocab}, {args.rounds} rounds x {args.steps} "
           f"steps, load average {os.getloadavg()[0]:.1f}")

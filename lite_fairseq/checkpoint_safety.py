@@ -5,15 +5,22 @@ checkpoints hold a few such objects (the training options as an ``argparse.Names
 containers; numpy scalars in some training states). Instead of turning the check off, :func:`install` adds exactly
 those types to torch's allow-list, and makes fairseq's loader explain a refusal: a checkpoint carrying any other
 pickled object is rejected with a message that names the object's type and the file.
+
+After fairseq's loader has read a file, the steps registered with :func:`register_post_load` run in order on the
+loaded state (the package registers decompression of compressed checkpoints and the ``cpu_int8`` model-override
+check, see :mod:`lite_fairseq`). This module depends only on torch and fairseq: every other part of the package
+may import it, it imports none of them.
 """
 
 import argparse
+import collections
 import functools
 import pickle
 import re
-from typing import Callable, List
+from typing import Any, Callable, List, Mapping, Optional
 
 import torch
+from fairseq import checkpoint_utils
 
 
 def _omegaconf_globals() -> List[object]:
@@ -49,15 +56,39 @@ def _numpy_globals() -> List[object]:
 
 def safe_globals() -> List[object]:
     """Every non-tensor type a fairseq checkpoint legitimately holds."""
-    import typing
-    import collections
-
-    return ([argparse.Namespace, typing.Any, collections.defaultdict, collections.OrderedDict, dict, list, int,
+    return ([argparse.Namespace, Any, collections.defaultdict, collections.OrderedDict, dict, list, int,
              float, str, bool, tuple, set] + _omegaconf_globals() + _numpy_globals())
 
 
 class CheckpointLoadError(RuntimeError):
     """A checkpoint that cannot or must not be loaded; the message names the file and the reason."""
+
+
+PostLoadStep = Callable[[Any, str, Optional[Mapping[str, Any]]], Any]
+"""``step(state, path, arg_overrides) -> state``: sees every checkpoint fairseq's loader reads and returns the state
+to use (the same object changed in place, or a new one); raises :class:`CheckpointLoadError` to refuse the file.
+``arg_overrides`` are fairseq's (``--model-overrides``), or None."""
+
+_POST_LOAD_STEPS: List[PostLoadStep] = []
+
+
+def register_post_load(step: PostLoadStep) -> PostLoadStep:
+    """Run ``step`` on every checkpoint fairseq's loader reads, after the steps registered before it. Registering
+    the same step again changes nothing. Returns ``step`` (usable as a decorator)."""
+    if step not in _POST_LOAD_STEPS:
+        _POST_LOAD_STEPS.append(step)
+    return step
+
+
+def post_load_steps() -> List[PostLoadStep]:
+    """The registered steps, in the order they run."""
+    return list(_POST_LOAD_STEPS)
+
+
+def run_post_load(state, path, arg_overrides: Optional[Mapping[str, Any]] = None):
+    for step in _POST_LOAD_STEPS:
+        state = step(state, path, arg_overrides)
+    return state
 
 
 _UNSUPPORTED = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
@@ -96,10 +127,7 @@ def _explaining(load: Callable) -> Callable:
             if isinstance(e, CheckpointLoadError):
                 raise
             raise explain_load_failure(path, e) from e
-        # compressed checkpoints (lite-fairseq-compress) become dense ones here; load-time model options checked
-        from lite_fairseq.compression.loading import post_load
-
-        return post_load(state, path, args[0] if args else kwargs.get("arg_overrides"))
+        return run_post_load(state, path, args[0] if args else kwargs.get("arg_overrides"))
 
     wrapper._lite_fairseq_explains = True
     return wrapper
@@ -108,8 +136,6 @@ def _explaining(load: Callable) -> Callable:
 def install() -> None:
     """Allow-list fairseq's checkpoint types for ``torch.load`` and make fairseq's loader explain refusals."""
     torch.serialization.add_safe_globals(safe_globals())
-    from fairseq import checkpoint_utils
-
     checkpoint_utils.load_checkpoint_to_cpu = _explaining(checkpoint_utils.load_checkpoint_to_cpu)
 
 

@@ -10,6 +10,7 @@ import torch
 from fairseq import checkpoint_utils
 from omegaconf import OmegaConf
 
+from lite_fairseq import checkpoint_safety, compression
 from lite_fairseq.checkpoint_safety import CheckpointLoadError, load_checkpoint
 from model_helpers import build_model, make_dictionary, parse_model_args, random_tokens
 
@@ -57,6 +58,29 @@ def test_round_trip_under_weights_only(tmp_path: pathlib.Path):
     with torch.no_grad():
         torch.testing.assert_close(restored(src, None, prev)[0], model(src, None, prev)[0])
     assert float(state["optimizer_history"][0]["lr_scheduler_state"]["best"]) == 3.25
+
+
+def test_registered_post_load_steps_run_in_order_on_what_fairseqs_loader_reads(tmp_path, monkeypatch):
+    """The package's own steps come first (decompression, then the cpu_int8 check); a step registered later sees
+    the loaded state, the path and fairseq's arg_overrides, and what it returns is what the caller gets."""
+    monkeypatch.setattr(checkpoint_safety, "_POST_LOAD_STEPS", checkpoint_safety.post_load_steps())  # undone after
+    assert checkpoint_safety.post_load_steps() == [compression.decompress_if_compressed,
+                                                   compression.check_cpu_int8_override]
+    seen = []
+
+    def mark(state, path, arg_overrides):
+        seen.append((path, arg_overrides))
+        return dict(state, marked=True)
+
+    assert checkpoint_safety.register_post_load(mark) is mark
+    checkpoint_safety.register_post_load(mark)  # registering again changes nothing
+    assert checkpoint_safety.post_load_steps()[-1] is mark and len(checkpoint_safety.post_load_steps()) == 3
+    model = build_model("lite_transformer_tiny")
+    path = tmp_path / "checkpoint.pt"
+    checkpoint_utils.torch_persistent_save(_fairseq_like_state(model, parse_model_args("lite_transformer_tiny")),
+                                           str(path))
+    state = checkpoint_utils.load_checkpoint_to_cpu(str(path), {"dropout": 0.0})
+    assert state["marked"] and seen == [(str(path), {"dropout": 0.0})]
 
 
 def test_older_checkpoints_with_omegaconf_containers_load(tmp_path):

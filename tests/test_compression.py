@@ -27,8 +27,9 @@ from lite_fairseq.compression import storage
 from lite_fairseq.compression.cli import compress, main as compress_main, serialized_bytes
 from lite_fairseq.compression.masked_task import MaskedTranslationConfig, MaskedTranslationTask, scheduled_sparsity
 from lite_fairseq.compression.pruning import load_masks, magnitude_prune, prunable_names, sparsity_of
-from lite_fairseq.compression.quantization import count_quantized_linears, quantize_dynamic_for_cpu
+from lite_fairseq.compression import quantize_dynamic_for_cpu
 from lite_fairseq.compression.report import size_summary
+from lite_fairseq.modules.int8 import count_quantized_linears
 
 
 

@@ -13,7 +13,8 @@ import lite_fairseq  # noqa: F401  (registration, checkpoint allow-list)
 from authors_checkpoint_reference import (PAD, authors_args, authors_checkpoint, authors_state_dict,
                                           reference_forward)
 from lite_fairseq.checkpoint_safety import CheckpointLoadError
-from lite_fairseq.convert_authors_checkpoint import ConversionError, cli_main, convert_file, convert_state
+from lite_fairseq.convert import ConversionError, cli_main, convert_file, convert_state
+from lite_fairseq.models.standalone import placeholder_dictionary
 from tiny_parallel_corpus import REPO, USER_DIR, binarise, fairseq_cli, run
 
 VOCAB = 20
@@ -37,10 +38,8 @@ CASES = {
 
 
 def dictionary(size=VOCAB):
-    d = Dictionary()
-    for i in range(size - len(d)):
-        d.add_symbol(f"t{i}")
-    assert len(d) == size and d.pad() == PAD
+    d = placeholder_dictionary(size)
+    assert d.pad() == PAD
     return d
 
 
@@ -126,7 +125,7 @@ def test_fairseq_generate_runs_from_the_converted_file(tmp_path):
     src = tmp_path / "authors.pt"  # the pre-1.6 torch file format of the authors' released checkpoints
     torch.save(authors_checkpoint(args, authors_state_dict(args, vocab)), src, _use_new_zipfile_serialization=False)
     out = tmp_path / "converted.pt"
-    run([sys.executable, "-m", "lite_fairseq.convert_authors_checkpoint", src, out], timeout=120, cwd=REPO)
+    run([sys.executable, "-m", "lite_fairseq.convert", src, out], timeout=120, cwd=REPO)
     proc = run(fairseq_cli("generate") + [
         data, "--user-dir", USER_DIR, "--path", out, "--gen-subset", "test", "--beam", "2", "--batch-size", "4",
         # fairseq-generate drops sentences when --batch-size is below --required-batch-size-multiple (8)

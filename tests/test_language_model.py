@@ -10,7 +10,7 @@ from fairseq.modules import AdaptiveInput, AdaptiveSoftmax
 
 from lite_fairseq.models import LM_BASELINES, LM_PRESETS
 from lite_fairseq.models.lite_transformer_lm import LiteTransformerLanguageModel
-from model_helpers import build_model, make_dictionary, parse_model_args, random_tokens
+from model_helpers import FakeTask, build_model, make_dictionary, parse_model_args, random_tokens
 
 # a small dictionary needs cutoffs that fit it (the paper's 20000,60000 are for WikiText-103)
 SMALL_CUTOFFS = ["--adaptive-input-cutoff", "30,60", "--adaptive-softmax-cutoff", "30,60"]
@@ -223,14 +223,10 @@ def test_input_longer_than_learned_positions_is_refused_clearly():
     d = lm_dictionary()
     args = parse_model_args("lite_transformer_lm_tiny", ["--decoder-learned-pos"])
     args.tokens_per_sample = 16  # what fairseq's language_modeling task passes; it sizes the position table
-    model = ARCH_MODEL_REGISTRY["lite_transformer_lm_tiny"].build_model(args, _Task(d)).eval()
+    model = ARCH_MODEL_REGISTRY["lite_transformer_lm_tiny"].build_model(args, FakeTask(d)).eval()
     assert model.max_positions() == 16
     with torch.no_grad():
         model(random_tokens(d, 1, 16))  # exactly the limit is fine
         with pytest.raises(ValueError, match=r"17 tokens is longer than the 16 learned positions .*--tokens-per-sample"):
             model(random_tokens(d, 1, 17))
 
-
-class _Task:
-    def __init__(self, dictionary):
-        self.source_dictionary = self.target_dictionary = dictionary

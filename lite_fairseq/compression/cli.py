@@ -34,7 +34,7 @@ import torch
 from lite_fairseq.checkpoint_safety import CheckpointLoadError, load_checkpoint
 
 from . import storage
-from .pruning import SCOPES, apply_masks, load_masks, magnitude_prune, prunable_names, save_masks, sparsity_of
+from .pruning import SCOPES, apply_masks, load_masks, magnitude_prune, save_masks, sparsity_of
 from .report import format_report, size_summary
 
 
@@ -196,8 +196,6 @@ def _fraction(text: str) -> float:
 
 
 def main(argv=None) -> int:
-    import lite_fairseq  # noqa: F401  (allow-lists fairseq's checkpoint types for weights_only loading)
-
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)

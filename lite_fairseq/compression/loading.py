@@ -1,10 +1,17 @@
-"""What the plugin's checkpoint loader does after fairseq has read a file (called from
-:mod:`lite_fairseq.checkpoint_safety`): decompress a compressed checkpoint into an ordinary dense one, and refuse
-the ``cpu_int8`` model override for models that cannot honour it instead of ignoring it silently."""
+"""Post-load steps for fairseq's checkpoint loader (registered with
+:func:`lite_fairseq.checkpoint_safety.register_post_load` by the package's ``__init__``):
+
+- :func:`decompress_if_compressed`: a compressed checkpoint (``lite-fairseq-compress``) becomes an ordinary dense
+  one, so ``fairseq-generate --path compressed.pt`` works;
+- :func:`check_cpu_int8_override`: the ``cpu_int8`` model override is refused for models that cannot honour it,
+  instead of being ignored silently.
+"""
+
+from fairseq.models import ARCH_MODEL_REGISTRY
 
 from lite_fairseq.checkpoint_safety import CheckpointLoadError
+from lite_fairseq.modules.int8 import CPU_INT8_OPTION
 
-from .quantization import CPU_INT8_OPTION
 from .storage import decompress_state, is_compressed
 
 
@@ -18,12 +25,14 @@ def _model_arch(state):
     return getattr(model_cfg, "arch", None) if not hasattr(model_cfg, "get") else model_cfg.get("arch", None)
 
 
-def post_load(state, path, arg_overrides=None):
-    if is_compressed(state):
-        state = decompress_state(state, path)
-    if arg_overrides and arg_overrides.get(CPU_INT8_OPTION) and isinstance(state, dict):
-        from fairseq.models import ARCH_MODEL_REGISTRY
+def decompress_if_compressed(state, path, arg_overrides=None):
+    """A compressed checkpoint becomes the dense one it was made from; any other state passes unchanged."""
+    return decompress_state(state, path) if is_compressed(state) else state
 
+
+def check_cpu_int8_override(state, path, arg_overrides=None):
+    """Refuse ``--model-overrides "{'cpu_int8': True}"`` for a model class that does not read the option."""
+    if arg_overrides and arg_overrides.get(CPU_INT8_OPTION) and isinstance(state, dict):
         arch = _model_arch(state)
         model_cls = ARCH_MODEL_REGISTRY.get(arch)
         if not getattr(model_cls, "supports_cpu_int8", False):

@@ -13,7 +13,7 @@ Every figure is counted from the tensors that were written (:func:`~.storage.sto
 """
 
 import math
-from typing import Dict, Optional
+from typing import Optional
 
 from .pruning import is_embedding
 from .storage import storage_stats
@@ -86,7 +86,3 @@ def format_report(summary: dict, title: str = "") -> str:
     lines.append("         of which: " + ", ".join(f"{name} {b:,} B" for name, b in blobs.items())
                  + f", options and tensor records {comp - sum(blobs.values()):,} B")
     return "\n".join(lines)
-
-
-def as_json(summary: dict) -> Dict:
-    return summary

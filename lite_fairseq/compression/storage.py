@@ -18,7 +18,7 @@ Quantisation is symmetric, per output row: ``scale = max|w_row| / 127`` and ``co
 pruned zero stays exactly zero and decoding is ``code * scale``.
 
 :func:`decompress_state` turns such a dictionary back into an ordinary dense fairseq checkpoint; the plugin's
-loader (:mod:`lite_fairseq.checkpoint_safety`) calls it on every checkpoint that carries the marker.
+loader calls it on every checkpoint that carries the marker (:mod:`.loading`).
 """
 
 import math
@@ -80,12 +80,6 @@ def quantize_per_channel(weight: torch.Tensor, bits: int = 8) -> Tuple[torch.Ten
 
 def dequantize_per_channel(codes: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     return (codes.reshape(codes.shape[0], -1).to(torch.float32) * scale[:, None]).reshape(codes.shape)
-
-
-def fake_quantize(weight: torch.Tensor, bits: int = 8) -> torch.Tensor:
-    """What the weight becomes after a round trip through the 8-bit storage (same dtype as the input)."""
-    codes, scale = quantize_per_channel(weight, bits)
-    return dequantize_per_channel(codes, scale).to(weight.dtype)
 
 
 # ---------------------------------------------------------------------------------------------- policy
@@ -184,13 +178,6 @@ def compressed_checkpoint(checkpoint: dict, policy: StoragePolicy = StoragePolic
         packed["info"] = dict(extra)
     out[MARKER] = packed
     return out
-
-
-def save_compressed(checkpoint: dict, path, policy: StoragePolicy = StoragePolicy(), extra: Optional[dict] = None
-                    ) -> dict:
-    state = compressed_checkpoint(checkpoint, policy, extra)
-    torch.save(state, str(path))
-    return state
 
 
 # ---------------------------------------------------------------------------------------------- decompress

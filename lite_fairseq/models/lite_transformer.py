@@ -2,6 +2,8 @@
 
 from fairseq.models import FairseqEncoderDecoderModel, register_model
 
+from lite_fairseq.modules.int8 import quantize_dynamic_for_cpu
+
 from .lite_transformer_decoder import LiteTransformerDecoder
 from .lite_transformer_encoder import LiteTransformerEncoder
 from .lite_transformer_options import add_lite_transformer_args, resolve_side_layout
@@ -71,8 +73,6 @@ class LiteTransformerModel(FairseqEncoderDecoderModel):
         dynamically quantised int8 ones (:func:`lite_fairseq.compression.quantize_dynamic_for_cpu`)."""
         super().prepare_for_inference_(cfg)
         if getattr(self, "cpu_int8", False):
-            from lite_fairseq.compression.quantization import quantize_dynamic_for_cpu
-
             quantize_dynamic_for_cpu(self)
 
     def forward(self, src_tokens, src_lengths, prev_output_tokens, return_all_hiddens: bool = False,

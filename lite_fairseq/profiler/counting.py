@@ -47,7 +47,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from lite_fairseq.modules.conv_branch import ConvBranch
 from lite_fairseq.modules.depthwise_conv_base import DepthwiseConvTBC
 
-from .building import LANGUAGE_MODELING, TRANSLATION, BuiltModel, ProfilerError, build, vocab_from_data_dir
+from .building import (LANGUAGE_MODELING, TRANSLATION, BuiltModel, ProfilerError, build, infer_task,
+                       vocab_from_data_dir)
 
 PAPER_SRC_LEN = 30
 PAPER_TGT_LEN = 30
@@ -347,7 +348,7 @@ def _check_lengths(built: BuiltModel, src_len: int, tgt_len: int) -> None:
 
 def profile_model(built: BuiltModel, src_len: int = PAPER_SRC_LEN, tgt_len: int = PAPER_TGT_LEN,
                   decoder_mode: str = "full") -> ProfileResult:
-    """Profile an already built model (see :func:`lite_fairseq.profiler.building.build`)."""
+    """Profile an already built model (see :func:`lite_fairseq.profiler.build`)."""
     _check_lengths(built, src_len, tgt_len)
     by_mode = {mode: count_macs(built, src_len, tgt_len, mode) for mode in DECODER_MODES}
     totals = {mode: sum(_side_totals(m).values()) for mode, m in by_mode.items()}
@@ -380,8 +381,6 @@ def profile(arch: str, overrides: Sequence[str] = (), src_vocab: Optional[int] =
     The function behind ``lite-fairseq-profile``. Vocabulary sizes come from ``src_vocab``/``tgt_vocab`` or from
     the ``dict.*.txt`` files of the data-bin directory ``data``; they only change the embedding and output
     projection counts. Raises :class:`ProfilerError` on bad input."""
-    from .building import infer_task
-
     if decoder_mode not in DECODER_MODES:
         raise ProfilerError(f"--decoder-mode: {decoder_mode!r} is not one of {', '.join(DECODER_MODES)}")
     if data is not None:
