@@ -1,14 +1,16 @@
 """Lightweight and dynamic convolution layers against fairseq's own implementations (an independent reference),
 in float64, on many shapes; and the LSRA layer's channel split."""
 
+import dataclasses
+
 import pytest
 import torch
 from fairseq.modules import MultiheadAttention
 from fairseq.modules.dynamic_convolution import DynamicConv1dTBC
 from fairseq.modules.lightweight_convolution import LightweightConv1dTBC
 
-from lite_fairseq.modules import DynamicConvTBC, LightweightConvTBC, LongShortRangeAttention, parse_branch_specs
-from lite_fairseq.modules.conv_branch import conv_padding
+from lite_fairseq.modules import (BranchSpec, ConvBranch, DynamicConvTBC, LayerConfig, LightweightConvTBC,
+                                  LongShortRangeAttention, conv_padding)
 
 SHAPES = [  # T, B, C, H, K
     (1, 1, 4, 1, 1), (5, 2, 8, 2, 3), (7, 3, 12, 4, 7), (16, 2, 16, 4, 15), (40, 2, 8, 2, 31), (9, 1, 6, 3, 4),
@@ -156,8 +158,9 @@ def test_weight_dropout_drops_kernel_taps_in_training_only():
 def test_lsra_splits_channels_between_branches():
     """Each branch sees only its slice: the attention half equals a stand-alone MultiheadAttention on that slice."""
     torch.manual_seed(0)
-    specs = parse_branch_specs(["attn:1:16:4", "dynamic:default:16:4"], "--x")
-    lsra = LongShortRangeAttention(32, specs, kernel_size=3, causal=False, glu=True).double().eval()
+    cfg = LayerConfig(embed_dim=32, ffn_dim=32, branch_specs=(BranchSpec("attn", 16, 4), BranchSpec("dynamic", 16, 4)),
+                      kernel_size=3, glu=True)
+    lsra = LongShortRangeAttention(cfg).double().eval()
     x = torch.randn(6, 2, 32, dtype=torch.float64)
     y, _ = lsra(x)
     mha = MultiheadAttention(16, 4, self_attention=True).double()
@@ -171,15 +174,14 @@ def test_lsra_splits_channels_between_branches():
 
 
 def test_padding_can_be_masked_before_the_input_projection_as_the_authors_do():
-    from lite_fairseq.modules import ConvBranch
-
     torch.manual_seed(0)
     T, B, C = 7, 2, 8
     x = torch.randn(T, B, C, dtype=torch.float64)
     mask = torch.zeros(B, T, dtype=torch.bool)
     mask[0, :3] = True  # left padding of the first sentence
-    after = ConvBranch(C, 5, 2, "dynamic", causal=False, glu=True).double()
-    before = ConvBranch(C, 5, 2, "dynamic", causal=False, glu=True, mask_before_linear=True).double()
+    cfg = LayerConfig(embed_dim=C, ffn_dim=C, branch_specs=(BranchSpec("dynamic", C, 2),), kernel_size=5, glu=True)
+    after = ConvBranch(cfg, cfg.branch_specs[0]).double()
+    before = ConvBranch(dataclasses.replace(cfg, conv_mask_before_linear=True), cfg.branch_specs[0]).double()
     before.load_state_dict(after.state_dict())
     with torch.no_grad():
         after.linear1.bias.normal_()  # a non-zero bias is what makes the two differ
