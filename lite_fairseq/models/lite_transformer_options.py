@@ -1,4 +1,6 @@
-"""Command-line options of the ``lite_transformer`` model, and their resolution into per-layer settings."""
+"""Command-line options of the ``lite_transformer`` model, and their resolution into one
+:class:`~lite_fairseq.modules.LayerConfig` per layer (:func:`resolve_side_layout`). Read next:
+:mod:`.branch_options` (parsing of the branch and kernel size options), then :mod:`lite_fairseq.modules`."""
 
 import argparse
 from dataclasses import dataclass
