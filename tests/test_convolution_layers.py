@@ -1,14 +1,17 @@
 """Lightweight and dynamic convolution layers against fairseq's own implementations (an independent reference),
 in float64, on many shapes; and the LSRA layer's channel split."""
 
+import dataclasses
+
 import pytest
 import torch
 from fairseq.modules import MultiheadAttention
 from fairseq.modules.dynamic_convolution import DynamicConv1dTBC
 from fairseq.modules.lightweight_convolution import LightweightConv1dTBC
 
-from lite_fairseq.modules import DynamicConvTBC, LightweightConvTBC, LongShortRangeAttention, parse_branch_specs
-from lite_fairseq.modules.conv_branch import conv_padding
+from lite_fairseq import kernels
+from lite_fairseq.modules import (BranchSpec, ConvBranch, DynamicConvTBC, LayerConfig, LightweightConvTBC,
+                                  LiteDecoderLayer, LiteEncoderLayer, LongShortRangeAttention, conv_padding)
 
 SHAPES = [  # T, B, C, H, K
     (1, 1, 4, 1, 1), (5, 2, 8, 2, 3), (7, 3, 12, 4, 7), (16, 2, 16, 4, 15), (40, 2, 8, 2, 31), (9, 1, 6, 3, 4),
@@ -101,12 +104,13 @@ def test_short_causal_sequences_use_zero_padding_semantics():
     torch.testing.assert_close(ours(x), ref(x, unfold=False), **FAIRSEQ_TOL)
 
 
+@pytest.mark.parametrize("softmax", [True, False])
 @pytest.mark.parametrize("K", [1, 5, 15])
 @pytest.mark.parametrize("cls", [LightweightConvTBC, DynamicConvTBC])
-def test_single_step_path_equals_the_full_convolution(cls, K):
+def test_single_step_path_equals_the_full_convolution(cls, K, softmax):
     T, B, C, H = 12, 3, 8, 2  # K=15 > T: every step reaches before the sentence
     torch.manual_seed(1)
-    conv = cls(C, K, K - 1, H).double().eval()
+    conv = cls(C, K, K - 1, H, weight_softmax=softmax).double().eval()
     x = torch.randn(T, B, C, dtype=torch.float64)
     full = conv(x)
     state = {}
@@ -156,8 +160,9 @@ def test_weight_dropout_drops_kernel_taps_in_training_only():
 def test_lsra_splits_channels_between_branches():
     """Each branch sees only its slice: the attention half equals a stand-alone MultiheadAttention on that slice."""
     torch.manual_seed(0)
-    specs = parse_branch_specs(["attn:1:16:4", "dynamic:default:16:4"], "--x")
-    lsra = LongShortRangeAttention(32, specs, kernel_size=3, causal=False, glu=True).double().eval()
+    cfg = LayerConfig(embed_dim=32, ffn_dim=32, branch_specs=(BranchSpec("attn", 16, 4), BranchSpec("dynamic", 16, 4)),
+                      kernel_size=3, glu=True)
+    lsra = LongShortRangeAttention(cfg).double().eval()
     x = torch.randn(6, 2, 32, dtype=torch.float64)
     y, _ = lsra(x)
     mha = MultiheadAttention(16, 4, self_attention=True).double()
@@ -171,15 +176,14 @@ def test_lsra_splits_channels_between_branches():
 
 
 def test_padding_can_be_masked_before_the_input_projection_as_the_authors_do():
-    from lite_fairseq.modules import ConvBranch
-
     torch.manual_seed(0)
     T, B, C = 7, 2, 8
     x = torch.randn(T, B, C, dtype=torch.float64)
     mask = torch.zeros(B, T, dtype=torch.bool)
     mask[0, :3] = True  # left padding of the first sentence
-    after = ConvBranch(C, 5, 2, "dynamic", causal=False, glu=True).double()
-    before = ConvBranch(C, 5, 2, "dynamic", causal=False, glu=True, mask_before_linear=True).double()
+    cfg = LayerConfig(embed_dim=C, ffn_dim=C, branch_specs=(BranchSpec("dynamic", C, 2),), kernel_size=5, glu=True)
+    after = ConvBranch(cfg, cfg.branch_specs[0]).double()
+    before = ConvBranch(dataclasses.replace(cfg, conv_mask_before_linear=True), cfg.branch_specs[0]).double()
     before.load_state_dict(after.state_dict())
     with torch.no_grad():
         after.linear1.bias.normal_()  # a non-zero bias is what makes the two differ
@@ -192,3 +196,40 @@ def test_padding_can_be_masked_before_the_input_projection_as_the_authors_do():
     h = torch.nn.functional.glu(after.linear1(x), dim=-1).masked_fill(mask.t().unsqueeze(2), 0.0)
     torch.testing.assert_close(after(x, padding_mask=mask), after.linear2(after.conv(h)))
     assert not torch.allclose(before(x, padding_mask=mask)[3:, 0], after(x, padding_mask=mask)[3:, 0])
+
+
+def test_lightweight_convolution_runs_through_the_lightweight_kernel(monkeypatch):
+    """The full-sequence path hands the H x K kernel to kernels.lightweight_conv (no B x H x K x T kernel here)."""
+    calls = []
+    original = kernels.lightweight_conv
+
+    def spy(x, weight, padding_l, backend="auto"):
+        calls.append((tuple(x.shape), tuple(weight.shape), padding_l, backend))
+        return original(x, weight, padding_l, backend)
+
+    monkeypatch.setattr(kernels, "lightweight_conv", spy)
+    conv = LightweightConvTBC(8, 5, 2, 2, backend="torch")
+    conv(torch.randn(6, 3, 8))
+    assert calls == [((3, 8, 6), (2, 5), 2, "torch")]
+
+
+def test_layer_config_refuses_branches_that_do_not_fill_the_layer():
+    with pytest.raises(ValueError, match=r"branch widths 16 \+ 8 = 24 do not add up to the embedding dimension 32"):
+        LayerConfig(embed_dim=32, ffn_dim=32, branch_specs=(BranchSpec("attn", 16, 4), BranchSpec("dynamic", 8, 2)),
+                    kernel_size=3)
+    with pytest.raises(ValueError, match="kernel size must be at least 1"):
+        LayerConfig(embed_dim=8, ffn_dim=8, branch_specs=(BranchSpec("dynamic", 8, 2),), kernel_size=0)
+    with pytest.raises(ValueError, match="unknown branch type 'conv'"):
+        LayerConfig(embed_dim=8, ffn_dim=8, branch_specs=(BranchSpec("conv", 8, 2),), kernel_size=3)
+
+
+def test_encoder_layers_are_centred_and_decoder_layers_causal():
+    cfg = LayerConfig(embed_dim=8, ffn_dim=8, branch_specs=(BranchSpec("dynamic", 8, 2),), kernel_size=5)
+    causal = dataclasses.replace(cfg, causal=True)
+    assert LiteEncoderLayer(cfg).self_attn.branches[0].conv.padding_l == 2
+    assert LiteDecoderLayer(causal).self_attn.branches[0].conv.padding_l == 4
+    assert LiteDecoderLayer(causal).encoder_attn is None  # no encoder attention heads: the language model's layer
+    with pytest.raises(ValueError, match="causal=False"):
+        LiteEncoderLayer(causal)
+    with pytest.raises(ValueError, match="causal=True"):
+        LiteDecoderLayer(cfg)

@@ -4,8 +4,8 @@ import argparse
 
 import pytest
 
-from lite_fairseq.modules.branch_spec import (BranchSpecError, parse_branch_spec, parse_kernel_size_list,
-                                              split_list_argument)
+from lite_fairseq.models.branch_options import (BranchSpecError, parse_branch_spec, parse_kernel_size_list,
+                                                split_list_argument)
 from model_helpers import build_model, parse_model_args
 
 

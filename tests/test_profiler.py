@@ -16,7 +16,7 @@ if str(REPO) not in sys.path:
 from lite_fairseq.profiler import ProfilerError, build, count_macs, profile  # noqa: E402
 from lite_fairseq.profiler.counting import INCLUDED_PARTS, _Counter  # noqa: E402
 from lite_fairseq.profiler.report import format_table  # noqa: E402
-from lite_fairseq.modules.dynamic_convolution import DynamicConvTBC  # noqa: E402
+from lite_fairseq.modules import DynamicConvTBC  # noqa: E402
 
 # fairseq's IWSLT'14 De-En preparation (joint BPE 10k) gives dict.de.txt 8848 and dict.en.txt 6632 entries; the
 # IWSLT #Params of the paper include the (untied) decoder output projection, which depends on the latter.

@@ -57,12 +57,14 @@ def attention_modules(model) -> List[List[torch.nn.Module]]:
     """The self-attention modules of each encoder layer: [layer][branch] (one entry per layer for a Transformer)."""
     from fairseq.modules import MultiheadAttention
 
+    from lite_fairseq.modules import LongShortRangeAttention
+
     layers = []
     for layer in model.encoder.layers:
         attn = layer.self_attn
         if isinstance(attn, MultiheadAttention):
             layers.append([attn])
-        elif hasattr(attn, "branches"):  # LSRA: keep the attention branches
+        elif isinstance(attn, LongShortRangeAttention):  # keep the attention branches
             layers.append([b for b in attn.branches if isinstance(b, MultiheadAttention)])
         else:
             raise TypeError(f"unknown encoder self-attention module {type(attn).__name__}")

@@ -17,6 +17,7 @@ from .dynamic_conv_torch import (
     check_dynamic_conv_shapes,
     dynamic_conv_from_logits_torch,
     dynamic_conv_torch,
+    softmax_over_taps,
 )
 
 BACKENDS = ("auto", "torch", "triton")
@@ -117,5 +118,6 @@ __all__ = [
     "dynamic_conv_torch",
     "dynamic_conv_from_logits_torch",
     "lightweight_conv",
+    "softmax_over_taps",
     "triton_available",
 ]

@@ -39,19 +39,10 @@ class LiteTransformerDecoder(FairseqIncrementalDecoder):
         self.embed_positions = None if args.no_token_positional_embeddings else PositionalEmbedding(
             args.max_target_positions, embed_dim, self.padding_idx, learned=args.decoder_learned_pos)
         self.dropout_module = FairseqDropout(args.dropout, module_name=self.__class__.__name__)
-        self.layers = nn.ModuleList([
-            LiteDecoderLayer(
-                embed_dim, args.decoder_ffn_embed_dim, layout.branch_specs, kernel_size, args.decoder_glu,
-                args.decoder_normalize_before, args.dropout, args.attention_dropout, args.activation_dropout,
-                args.weight_dropout,
-                encoder_attention_heads=None if no_encoder_attn else args.decoder_attention_heads,
-                encoder_embed_dim=None if no_encoder_attn else getattr(args, "encoder_embed_dim", None),
-                no_encoder_attn=no_encoder_attn,
-                weight_softmax=args.weight_softmax, activation_fn=args.activation_fn,
-                conv_backend=args.conv_backend,
-                conv_mask_before_linear=getattr(args, "conv_mask_before_linear", False))
-            for kernel_size in layout.kernel_sizes
-        ])
+        encoder_attention_heads = None if no_encoder_attn else args.decoder_attention_heads
+        encoder_embed_dim = None if no_encoder_attn else getattr(args, "encoder_embed_dim", None)
+        self.layers = nn.ModuleList([LiteDecoderLayer(cfg, encoder_attention_heads, encoder_embed_dim)
+                                     for cfg in layout.layers])
         final_norm = args.decoder_normalize_before and not getattr(args, "no_decoder_final_norm", False)
         self.layer_norm = LayerNorm(embed_dim) if final_norm else None
         self.share_input_output_embed = args.share_decoder_input_output_embed

@@ -27,15 +27,7 @@ class LiteTransformerEncoder(FairseqEncoder):
         self.embed_positions = None if args.no_token_positional_embeddings else PositionalEmbedding(
             args.max_source_positions, embed_dim, self.padding_idx, learned=args.encoder_learned_pos)
         self.dropout_module = FairseqDropout(args.dropout, module_name=self.__class__.__name__)
-        self.layers = nn.ModuleList([
-            LiteEncoderLayer(
-                embed_dim, args.encoder_ffn_embed_dim, layout.branch_specs, kernel_size, args.encoder_glu,
-                args.encoder_normalize_before, args.dropout, args.attention_dropout, args.activation_dropout,
-                args.weight_dropout, weight_softmax=args.weight_softmax, activation_fn=args.activation_fn,
-                conv_backend=args.conv_backend,
-                conv_mask_before_linear=getattr(args, "conv_mask_before_linear", False))
-            for kernel_size in layout.kernel_sizes
-        ])
+        self.layers = nn.ModuleList([LiteEncoderLayer(cfg) for cfg in layout.layers])
         self.layer_norm = LayerNorm(embed_dim) if args.encoder_normalize_before else None
 
     def forward(self, src_tokens: Tensor, src_lengths: Optional[Tensor] = None, return_all_hiddens: bool = False):

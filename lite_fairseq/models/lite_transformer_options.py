@@ -1,15 +1,18 @@
-"""Command-line options of the ``lite_transformer`` model, and their resolution into per-layer settings."""
+"""Command-line options of the ``lite_transformer`` model, and their resolution into one
+:class:`~lite_fairseq.modules.LayerConfig` per layer (:func:`resolve_side_layout`). Read next:
+:mod:`.branch_options` (parsing of the branch and kernel size options), then :mod:`lite_fairseq.modules`."""
 
 import argparse
 from dataclasses import dataclass
-from typing import List
+from typing import Tuple
 
 from fairseq import utils
 
 from lite_fairseq.kernels import BACKENDS
-from lite_fairseq.modules.branch_spec import (CONV_TYPES, BranchSpec, BranchSpecError, check_branch_widths,
-                                              default_branch_specs, parse_branch_spec, parse_branch_specs,
-                                              parse_kernel_size_list, split_list_argument)
+from lite_fairseq.modules import CONV_TYPES, LayerConfig
+
+from .branch_options import (BranchSpecError, check_branch_widths_option, default_branch_specs, parse_branch_spec,
+                             parse_branch_specs, parse_kernel_size_list, split_list_argument)
 
 
 def bool_option(value) -> bool:
@@ -121,24 +124,23 @@ def add_side_args(parser, side: str):
                         help=f"GLU after the input projection of the {s} convolution branch")
 
 
-@dataclass
+@dataclass(frozen=True)
 class SideLayout:
-    """What every layer of one side (encoder or decoder) is made of, resolved from the options."""
+    """The layers of one side (encoder or decoder), resolved from the options: one config per layer."""
 
-    branch_specs: List[BranchSpec]
-    kernel_sizes: List[int]
+    layers: Tuple[LayerConfig, ...]
 
 
 def resolve_side_layout(args, side: str) -> SideLayout:
-    """Turn the options of one side into branch specs and per-layer kernel sizes; raise BranchSpecError with the
-    option's name where they do not fit."""
+    """Turn the options of one side into one :class:`~lite_fairseq.modules.LayerConfig` per layer; raise
+    BranchSpecError with the option's name where they do not fit (before any weight is built)."""
     embed_dim = getattr(args, f"{side}_embed_dim")
     num_layers = getattr(args, f"{side}_layers")
     explicit = getattr(args, f"{side}_branch_type", None)
     if explicit:
         option = f"--{side}-branch-type"
         specs = parse_branch_specs(explicit, option)
-        check_branch_widths(specs, embed_dim, option)
+        check_branch_widths_option(specs, embed_dim, option)
     else:
         specs = default_branch_specs(
             embed_dim, getattr(args, f"{side}_attn_branch_dim", None),
@@ -148,4 +150,12 @@ def resolve_side_layout(args, side: str) -> SideLayout:
                                           f"--{side}-kernel-size-list")
     if num_layers < 1:
         raise BranchSpecError(f"--{side}-layers: need at least one layer, got {num_layers}")
-    return SideLayout(specs, kernel_sizes)
+    return SideLayout(tuple(
+        LayerConfig(
+            embed_dim=embed_dim, ffn_dim=getattr(args, f"{side}_ffn_embed_dim"), branch_specs=tuple(specs),
+            kernel_size=kernel_size, causal=side == "decoder", glu=getattr(args, f"{side}_glu"),
+            normalize_before=getattr(args, f"{side}_normalize_before"), dropout=args.dropout,
+            attention_dropout=args.attention_dropout, activation_dropout=args.activation_dropout,
+            weight_dropout=args.weight_dropout, weight_softmax=args.weight_softmax, activation_fn=args.activation_fn,
+            conv_backend=args.conv_backend, conv_mask_before_linear=getattr(args, "conv_mask_before_linear", False))
+        for kernel_size in kernel_sizes))

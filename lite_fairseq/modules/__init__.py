@@ -1,16 +1,18 @@
-"""Layers of Lite Transformer: LSRA and its branches."""
+"""Layers of Lite Transformer: LSRA and its branches.
 
-from .branch_spec import (BranchSpec, BranchSpecError, default_branch_specs, parse_branch_spec,
-                          parse_branch_specs, parse_kernel_size_list)
-from .conv_branch import ConvBranch, conv_padding
-from .dynamic_convolution import DynamicConvTBC
-from .lightweight_convolution import LightweightConvTBC
-from .lite_decoder_layer import LiteDecoderLayer
-from .lite_encoder_layer import LiteEncoderLayer
-from .long_short_range_attention import LongShortRangeAttention
+Read top-down: :mod:`.config` (what a layer is made of) -> :mod:`.layers` (encoder/decoder layers, residual, FFN)
+-> :mod:`.lsra` (LSRA and its convolution branch) -> :mod:`.convolution` (lightweight/dynamic convolutions) ->
+:mod:`lite_fairseq.kernels`. Parsing the command line into a :class:`LayerConfig` is the models' job
+(:mod:`lite_fairseq.models.lite_transformer_options`).
+"""
+
+from .config import ATTENTION, BRANCH_TYPES, CONV_TYPES, BranchSpec, LayerConfig, check_branch_widths
+from .convolution import DepthwiseConvTBC, DynamicConvTBC, LightweightConvTBC
+from .layers import FeedForward, LiteDecoderLayer, LiteEncoderLayer, ResidualNorm
+from .lsra import ConvBranch, LongShortRangeAttention, conv_padding
 
 __all__ = [
-    "BranchSpec", "BranchSpecError", "ConvBranch", "DynamicConvTBC", "LightweightConvTBC", "LiteDecoderLayer",
-    "LiteEncoderLayer", "LongShortRangeAttention", "conv_padding", "default_branch_specs", "parse_branch_spec",
-    "parse_branch_specs", "parse_kernel_size_list",
+    "ATTENTION", "BRANCH_TYPES", "CONV_TYPES", "BranchSpec", "ConvBranch", "DepthwiseConvTBC", "DynamicConvTBC",
+    "FeedForward", "LayerConfig", "LightweightConvTBC", "LiteDecoderLayer", "LiteEncoderLayer",
+    "LongShortRangeAttention", "ResidualNorm", "check_branch_widths", "conv_padding",
 ]

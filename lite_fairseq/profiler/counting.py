@@ -44,8 +44,7 @@ from torch.nn.modules.module import register_module_forward_hook, register_modul
 from torch.utils import flop_counter
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from lite_fairseq.modules.conv_branch import ConvBranch
-from lite_fairseq.modules.depthwise_conv_base import DepthwiseConvTBC
+from lite_fairseq.modules import ConvBranch, DepthwiseConvTBC
 
 from .building import (LANGUAGE_MODELING, TRANSLATION, BuiltModel, ProfilerError, build, infer_task,
                        vocab_from_data_dir)

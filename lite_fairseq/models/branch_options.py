@@ -1,44 +1,35 @@
-"""Branch specifications of an LSRA layer: which branches share the layer's channels.
-
-The format is the authors' (``type:kernel:dim:heads``), so their YAML configs translate one to one:
+"""Parsing of the LSRA branch options: ``--{encoder,decoder}-branch-type`` entries in the authors' format
+(``type:kernel:dim:heads``), the paper's default layout from ``--*-attn-branch-*``/``--*-conv-*``, and
+``--*-kernel-size-list``. Every error names the option, so a user knows which one to fix.
 
 * ``attn:1:248:4`` -- multi-head self-attention over 248 channels with 4 heads (the kernel field is ignored),
 * ``dynamic:default:248:4`` -- dynamic convolution over 248 channels, 4 heads, kernel size from the layer's entry
-  of ``--encoder-kernel-size-list`` / ``--decoder-kernel-size-list``,
+  of the kernel size list,
 * ``lightweight:7:80:4`` -- lightweight convolution with a fixed kernel size of 7.
-
-The widths of all branches of a layer must add up to the layer's embedding dimension.
 """
 
-from dataclasses import dataclass
-from typing import Iterable, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
-ATTENTION = "attn"
-CONV_TYPES = ("lightweight", "dynamic")
-BRANCH_TYPES = (ATTENTION,) + CONV_TYPES
+from lite_fairseq.modules.config import ATTENTION, BRANCH_TYPES, CONV_TYPES, BranchSpec, check_branch_widths
 
 
 class BranchSpecError(ValueError):
     """A branch specification or a layer option that does not fit; the message names the option."""
 
 
-@dataclass(frozen=True)
-class BranchSpec:
-    kind: str
-    dim: int
-    heads: int
-    kernel_size: Optional[int] = None  # None: take the layer's kernel size from the kernel size list
-
-    @property
-    def is_attention(self) -> bool:
-        return self.kind == ATTENTION
-
-    def __str__(self) -> str:
-        if self.is_attention:
-            kernel = "1"
-        else:
-            kernel = "default" if self.kernel_size is None else str(self.kernel_size)
-        return f"{self.kind}:{kernel}:{self.dim}:{self.heads}"
+def split_list_argument(values) -> List[str]:
+    """Accept ``a b c``, ``a,b,c`` and ``[a, b, c]`` (one or several command-line words)."""
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    items: List[str] = []
+    for value in values:
+        for piece in str(value).replace("[", " ").replace("]", " ").replace(",", " ").split():
+            piece = piece.strip().strip("'\"")
+            if piece:
+                items.append(piece)
+    return items
 
 
 def parse_branch_spec(text: str, option: str = "--encoder-branch-type") -> BranchSpec:
@@ -74,26 +65,19 @@ def parse_branch_spec(text: str, option: str = "--encoder-branch-type") -> Branc
     return BranchSpec(kind=kind, dim=dim_i, heads=heads_i, kernel_size=kernel_size)
 
 
-def split_list_argument(values) -> List[str]:
-    """Accept ``a b c``, ``a,b,c`` and ``[a, b, c]`` (one or several command-line words)."""
-    if values is None:
-        return []
-    if isinstance(values, str):
-        values = [values]
-    items: List[str] = []
-    for value in values:
-        for piece in str(value).replace("[", " ").replace("]", " ").replace(",", " ").split():
-            piece = piece.strip().strip("'\"")
-            if piece:
-                items.append(piece)
-    return items
-
-
 def parse_branch_specs(values, option: str) -> List[BranchSpec]:
     specs = [parse_branch_spec(item, option) for item in split_list_argument(values)]
     if not specs:
         raise BranchSpecError(f"{option}: at least one branch is needed")
     return specs
+
+
+def check_branch_widths_option(specs: Sequence[BranchSpec], embed_dim: int, option: str) -> None:
+    """The layers' width check, with the option's name in front of the message."""
+    try:
+        check_branch_widths(specs, embed_dim)
+    except ValueError as err:
+        raise BranchSpecError(f"{option}: {err}") from None
 
 
 def default_branch_specs(embed_dim: int, attn_dim: Optional[int], attn_heads: int, conv_type: str,
@@ -119,14 +103,6 @@ def default_branch_specs(embed_dim: int, attn_dim: Optional[int], attn_heads: in
     return specs
 
 
-def check_branch_widths(specs: Sequence[BranchSpec], embed_dim: int, option: str) -> None:
-    total = sum(s.dim for s in specs)
-    if total != embed_dim:
-        widths = " + ".join(str(s.dim) for s in specs)
-        raise BranchSpecError(f"{option}: branch widths {widths} = {total} do not add up to the embedding "
-                              f"dimension {embed_dim}")
-
-
 def parse_kernel_size_list(values, num_layers: int, option: str) -> List[int]:
     """One kernel size per layer; a single value is used for every layer."""
     items = split_list_argument(values)
@@ -144,7 +120,3 @@ def parse_kernel_size_list(values, num_layers: int, option: str) -> List[int]:
         raise BranchSpecError(f"{option}: {len(sizes)} kernel sizes {sizes} given for {num_layers} layers; give "
                               "one per layer (or a single size for all)")
     return sizes
-
-
-def format_branch_specs(specs: Iterable[BranchSpec]) -> List[str]:
-    return [str(s) for s in specs]

@@ -1,0 +1,121 @@
+"""Encoder and decoder layers of Lite Transformer, each built from one :class:`~.config.LayerConfig`.
+
+Encoder layer: LSRA (centred convolutions) -> flattened FFN. Decoder layer: LSRA (causal convolutions) ->
+full-width encoder-decoder attention (left out in the language model) -> flattened FFN. Every sublayer sits in a
+:class:`ResidualNorm` (residual connection, dropout, pre- or post-norm). Read next: :mod:`.lsra` (LSRA and its
+convolution branch).
+"""
+
+from typing import Optional
+
+import torch.nn as nn
+from fairseq import utils
+from fairseq.modules import LayerNorm, MultiheadAttention
+from fairseq.modules.fairseq_dropout import FairseqDropout
+from torch import Tensor
+
+from .config import LayerConfig
+from .lsra import LongShortRangeAttention
+
+
+class ResidualNorm(nn.Module):
+    """``pre``: x + dropout(f(norm(x))); ``post``: norm(x + dropout(f(x))). Call :meth:`before` on the sublayer's
+    input and :meth:`after` on its output."""
+
+    def __init__(self, embed_dim: int, normalize_before: bool, dropout: float):
+        super().__init__()
+        self.layer_norm = LayerNorm(embed_dim)
+        self.normalize_before = normalize_before
+        self.dropout = FairseqDropout(dropout, module_name=self.__class__.__name__)
+
+    def before(self, x):
+        return self.layer_norm(x) if self.normalize_before else x
+
+    def after(self, residual, x):
+        x = residual + self.dropout(x)
+        return x if self.normalize_before else self.layer_norm(x)
+
+
+class FeedForward(nn.Module):
+    """Position-wise feed-forward block; Lite Transformer flattens it (hidden size = embedding dimension)."""
+
+    def __init__(self, cfg: LayerConfig):
+        super().__init__()
+        self.fc1 = nn.Linear(cfg.embed_dim, cfg.ffn_dim)
+        self.fc2 = nn.Linear(cfg.ffn_dim, cfg.embed_dim)
+        for fc in (self.fc1, self.fc2):
+            nn.init.xavier_uniform_(fc.weight)
+            nn.init.constant_(fc.bias, 0.0)
+        self.activation_fn = utils.get_activation_fn(cfg.activation_fn)
+        self.activation_dropout = FairseqDropout(cfg.activation_dropout, module_name=self.__class__.__name__)
+
+    def forward(self, x):
+        return self.fc2(self.activation_dropout(self.activation_fn(self.fc1(x))))
+
+
+class LiteEncoderLayer(nn.Module):
+    def __init__(self, cfg: LayerConfig):
+        super().__init__()
+        if cfg.causal:
+            raise ValueError("an encoder layer needs centred convolutions: build its LayerConfig with causal=False")
+        self.self_attn = LongShortRangeAttention(cfg)
+        self.self_attn_residual = ResidualNorm(cfg.embed_dim, cfg.normalize_before, cfg.dropout)
+        self.ffn = FeedForward(cfg)
+        self.ffn_residual = ResidualNorm(cfg.embed_dim, cfg.normalize_before, cfg.dropout)
+
+    def forward(self, x: Tensor, encoder_padding_mask: Optional[Tensor]) -> Tensor:
+        """x: T x B x C; encoder_padding_mask: B x T (True at padding) or None."""
+        residual = x
+        x, _ = self.self_attn(self.self_attn_residual.before(x), key_padding_mask=encoder_padding_mask)
+        x = self.self_attn_residual.after(residual, x)
+        residual = x
+        x = self.ffn(self.ffn_residual.before(x))
+        return self.ffn_residual.after(residual, x)
+
+
+class LiteDecoderLayer(nn.Module):
+    """``encoder_attention_heads``: heads of the encoder-decoder attention over ``encoder_embed_dim`` (default: the
+    layer's width) encoder features; None for a layer without one (the language model)."""
+
+    def __init__(self, cfg: LayerConfig, encoder_attention_heads: Optional[int] = None,
+                 encoder_embed_dim: Optional[int] = None):
+        super().__init__()
+        if not cfg.causal:
+            raise ValueError("a decoder layer needs causal convolutions: build its LayerConfig with causal=True")
+        self.self_attn = LongShortRangeAttention(cfg)
+        self.self_attn_residual = ResidualNorm(cfg.embed_dim, cfg.normalize_before, cfg.dropout)
+        if encoder_attention_heads is None:
+            self.encoder_attn = None
+            self.encoder_attn_residual = None
+        else:
+            self.encoder_attn = MultiheadAttention(
+                cfg.embed_dim, encoder_attention_heads, kdim=encoder_embed_dim, vdim=encoder_embed_dim,
+                dropout=cfg.attention_dropout, encoder_decoder_attention=True)
+            self.encoder_attn_residual = ResidualNorm(cfg.embed_dim, cfg.normalize_before, cfg.dropout)
+        self.ffn = FeedForward(cfg)
+        self.ffn_residual = ResidualNorm(cfg.embed_dim, cfg.normalize_before, cfg.dropout)
+        self.need_attn = True
+
+    def forward(self, x: Tensor, encoder_out: Optional[Tensor] = None,
+                encoder_padding_mask: Optional[Tensor] = None, incremental_state=None,
+                self_attn_mask: Optional[Tensor] = None, self_attn_padding_mask: Optional[Tensor] = None,
+                need_attn: bool = False):
+        """x: T x B x C. Returns (x, encoder-decoder attention weights averaged over heads, or None)."""
+        residual = x
+        x, _ = self.self_attn(self.self_attn_residual.before(x), key_padding_mask=self_attn_padding_mask,
+                              incremental_state=incremental_state, attn_mask=self_attn_mask)
+        x = self.self_attn_residual.after(residual, x)
+        attn = None
+        if self.encoder_attn is not None and encoder_out is not None:
+            residual = x
+            x, attn = self.encoder_attn(
+                query=self.encoder_attn_residual.before(x), key=encoder_out, value=encoder_out,
+                key_padding_mask=encoder_padding_mask, incremental_state=incremental_state, static_kv=True,
+                need_weights=need_attn or (not self.training and self.need_attn))
+            x = self.encoder_attn_residual.after(residual, x)
+        residual = x
+        x = self.ffn(self.ffn_residual.before(x))
+        return self.ffn_residual.after(residual, x), attn
+
+    def make_generation_fast_(self, need_attn: bool = False, **kwargs):
+        self.need_attn = need_attn
