@@ -5,7 +5,7 @@ import argparse
 from typing import List, Optional, Tuple
 
 # branch-spec parsing: the one place the converter imports it from (the branch-type format is the same on both sides)
-from lite_fairseq.modules.branch_spec import BranchSpecError, parse_branch_spec, split_list_argument
+from lite_fairseq.models.branch_options import BranchSpecError, parse_branch_spec, split_list_argument
 
 from .defaults import ARCH_DEFAULTS, AUTHORS_MODEL, BASE_DEFAULTS
 from .errors import ConversionError
