@@ -25,6 +25,12 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # the checkout's lite_fairseq, also when it is not pip-installed
 USER_DIR = str(REPO / "lite_fairseq")
+# The quickstart corpus generator is an example, not part of the plugin: examples/quickstart/corpus/. This is the
+# one place that makes it importable for the tests (``import corpus``); its command line is QUICKSTART_CLI.
+QUICKSTART = REPO / "examples" / "quickstart"
+QUICKSTART_CLI = QUICKSTART / "corpus_cli.py"
+if str(QUICKSTART) not in sys.path:
+    sys.path.insert(0, str(QUICKSTART))
 
 TINY_SIZES = {"train": 400, "valid": 40, "test": 20}
 TINY_BPE_MERGES = 300
@@ -79,9 +85,9 @@ def tiny_corpus(tmp_path_factory):
     raw, tok, bpe = root / "raw", root / "tok", root / "bpe"
     for d in (tok, bpe):
         d.mkdir()
-    run([sys.executable, "-m", "lite_fairseq.quickstart.corpus", "--out", raw, "--seed", 7,
+    run([sys.executable, QUICKSTART_CLI, "generate", "--out", raw, "--seed", 7,
          "--train", TINY_SIZES["train"], "--valid", TINY_SIZES["valid"], "--test", TINY_SIZES["test"]])
-    from lite_fairseq.quickstart.text import tokenize
+    from corpus.text import tokenize
 
     for split in TINY_SIZES:
         for lang in ("de", "en"):
