@@ -149,7 +149,8 @@ def main(argv=None):
         for r in (everyone if i % 2 == 0 else everyone[::-1]):
             r.timed(args.steps)
 
-    device = torch.cuda.get_device_name() if args.device.startswith("cuda") else f"CPU, {torch.get_num_threads()} threads"
+    threads = f"CPU, {torch.get_num_threads()} threads"
+    device = torch.cuda.get_device_name() if args.device.startswith("cuda") else threads
     print(f"\nTraining throughput: {device}, {args.dtype}, torch {torch.__version__}, {args.max_tokens} tokens per "
           f"batch ({args.src_len}/{args.tgt_len} tokens), vocab {args.vocab}, {args.rounds} rounds x {args.steps} "
           f"steps, load average {os.getloadavg()[0]:.1f}")

@@ -7,7 +7,6 @@ import re
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
@@ -83,7 +82,8 @@ def test_interactive_reads_stdin_including_an_empty_line(trained, tiny_data_bin,
 
 def test_validate(trained, tiny_data_bin, run_cli):
     save_dir, _ = trained
-    proc = run_cli("validate", [tiny_data_bin, "--task", "translation", "--user-dir", USER_DIR, "--path", save_dir / "checkpoint_best.pt",
+    proc = run_cli("validate", [tiny_data_bin, "--task", "translation", "--user-dir", USER_DIR,
+                                "--path", save_dir / "checkpoint_best.pt",
                                 "--valid-subset", "valid", "--max-tokens", 2048, "--num-workers", 0, "--cpu"])
     log = proc.stdout + proc.stderr
     m = re.search(r"valid on 'valid' subset \| loss ([0-9.]+) \| nll_loss ([0-9.]+)", log)

@@ -18,7 +18,8 @@ TINY_TRAIN = [
     "--lr-period-updates", "40", "--clip-norm", "0", "--tokens-per-sample", "64", "--max-tokens", "1024",
     "--update-freq", "1", "--cpu", "--num-workers", "0", "--no-epoch-checkpoints",
 ]
-TINY_EVAL = ["--cpu", "--tokens-per-sample", "64", "--context-window", "32", "--max-tokens", "1024", "--num-workers", "0"]
+TINY_EVAL = ["--cpu", "--tokens-per-sample", "64", "--context-window", "32", "--max-tokens", "1024",
+             "--num-workers", "0"]
 
 
 @pytest.fixture(scope="module")

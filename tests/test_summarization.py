@@ -16,7 +16,8 @@ from lm_cli_helpers import EXAMPLES, run_script, script_env, write_cnn_dm
 from model_helpers import FakeTask, make_dictionary, parse_model_args, random_tokens
 
 MAX_SOURCE = 64  # far below the articles' length, so --truncate-source has work to do
-TINY_TRAIN = ["--arch", "lite_transformer_tiny", "--encoder-embed-dim", "64", "--max-update", "20", "--update-freq", "1",
+TINY_TRAIN = ["--arch", "lite_transformer_tiny", "--encoder-embed-dim", "64", "--max-update", "20",
+              "--update-freq", "1",
               "--max-tokens", "2048", "--warmup-updates", "5", "--lr", "0.003", "--lr-period-updates", "20",
               "--max-source-positions", str(MAX_SOURCE), "--cpu", "--num-workers", "0", "--no-epoch-checkpoints"]
 N_TEST = 6
