@@ -5,7 +5,7 @@ the types fairseq checkpoints hold for torch's ``weights_only`` loading (:mod:`l
 fixes two fairseq 0.12.3 problems (:mod:`lite_fairseq.compat`).
 """
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: F401  (defined once, in version.py)
 
 from . import checkpoint_safety, compat  # noqa: E402
 
