@@ -71,6 +71,16 @@ def fairseq_cmd(tool, args):
     return [sys.executable, "-m", f"fairseq_cli.{tool}"] + [str(a) for a in args]
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` need a CUDA device: skip them where there is none."""
+    if torch.cuda.is_available():
+        return
+    no_gpu = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if item.get_closest_marker("gpu"):
+            item.add_marker(no_gpu)
+
+
 @pytest.fixture(scope="session")
 def run_cli():
     def _run(tool, args, **kw):

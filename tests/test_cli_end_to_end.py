@@ -12,6 +12,8 @@ import pytest
 
 from conftest import TINY_SIZES, USER_DIR, cli_env, fairseq_cmd
 
+pytestmark = pytest.mark.slow  # every test here trains through the command line
+
 TRAIN_ARGS = [
     "--user-dir", USER_DIR, "--arch", "lite_transformer_tiny", "--share-all-embeddings",
     "--optimizer", "adam", "--adam-betas", "(0.9, 0.98)", "--lr", "0.001",
