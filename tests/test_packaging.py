@@ -103,6 +103,19 @@ def test_the_version_string_is_the_same_everywhere():
     assert not copies, f"a second version string in {copies}; import it from lite_fairseq/version.py instead"
 
 
+def test_python_versions_agree_between_python_requires_classifiers_and_readme():
+    from packaging.specifiers import SpecifierSet
+
+    setup_py = (REPO / "setup.py").read_text(encoding="utf-8")
+    requires = SpecifierSet(re.search(r'python_requires="([^"]+)"', setup_py).group(1))
+    classified = set(re.findall(r'"Programming Language :: Python :: (3\.\d+)"', setup_py))
+    allowed = [f"3.{minor}" for minor in range(6, 20) if f"3.{minor}" in requires]
+    assert classified == set(allowed), f"classifiers {sorted(classified)} vs python_requires {requires}: {allowed}"
+    assert f"{sys.version_info.major}.{sys.version_info.minor}" in requires, "this interpreter is not supported"
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "Python " + " or ".join(allowed) in readme, f"README.md should name Python {' or '.join(allowed)}"
+
+
 def test_ruff_finds_nothing():
     ruff = shutil.which("ruff") or (Path(sys.executable).parent / "ruff")
     if not Path(ruff).exists():
