@@ -4,17 +4,47 @@ Install the pinned environment with ``bash scripts/setup_env.sh`` (see README.md
 alone (``pip install --no-deps -e .``) assumes torch and a fairseq distribution are already there: fairseq is
 deliberately not a dependency, because it comes under several distribution names (ve-fairseq, fairseq-fixed,
 a user's own checkout) that all import as ``fairseq``.
+
+Optional extras: ``plot`` (matplotlib: trade-off plots, attention maps), ``rouge`` (ROUGE for summarization),
+``logging`` (tensorboardX, for ``fairseq-train --tensorboard-logdir``), ``dev`` (tests and linter).
+The build system and the ruff and pytest settings are in pyproject.toml.
 """
+
+import re
+from pathlib import Path
 
 from setuptools import find_packages, setup
 
+HERE = Path(__file__).resolve().parent
+
+
+def read_version():
+    """The one version string, from lite_fairseq/version.py (read as text: importing the package needs torch)."""
+    text = (HERE / "lite_fairseq" / "version.py").read_text(encoding="utf-8")
+    match = re.search(r'^__version__ = "([^"]+)"$', text, re.MULTILINE)
+    if not match:
+        raise RuntimeError('lite_fairseq/version.py must define __version__ = "X.Y.Z"')
+    return match.group(1)
+
+
+readme = HERE / "README.md"
+
 setup(
     name="lite-fairseq",
-    version="0.1.0",
+    version=read_version(),
     description="Lite Transformer (Long-Short Range Attention) as a fairseq plugin",
-    long_description=open("README.md", encoding="utf-8").read() if __import__("os").path.exists("README.md") else "",
+    long_description=readme.read_text(encoding="utf-8") if readme.exists() else "",
     long_description_content_type="text/markdown",
-    python_requires=">=3.10",
+    license="MIT",
+    # ve-fairseq, the fairseq build requirements-fairseq.txt pins, has wheels for CPython 3.11 and 3.12 only.
+    python_requires=">=3.11,<3.13",
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
+        "Intended Audience :: Science/Research",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
     packages=find_packages(include=["lite_fairseq", "lite_fairseq.*"]),
     install_requires=[
         "torch>=2.6",  # torch.serialization.add_safe_globals (weights_only loading)
@@ -23,6 +53,12 @@ setup(
         "sacrebleu>=2.0",
         "subword-nmt>=0.3.8",
     ],
+    extras_require={
+        "plot": ["matplotlib>=3.5"],
+        "rouge": ["rouge-score>=0.1.2", "nltk", "absl-py"],
+        "logging": ["tensorboardX>=2.6"],
+        "dev": ["pytest>=8", "hypothesis", "triton", "ruff==0.17.5"],
+    },
     entry_points={
         "console_scripts": [
             "lite-fairseq-profile=lite_fairseq.profiler.cli:console_main",
@@ -30,5 +66,4 @@ setup(
             "lite-fairseq-compress=lite_fairseq.compression.cli:console_main",
         ],
     },
-    license="MIT",
 )

@@ -204,7 +204,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cpu", action="store_true", help="run on the CPU (smaller shapes)")
     ap.add_argument("--dtypes", default=None, help="comma list among float32,float16,bfloat16")
-    ap.add_argument("--reps", type=int, default=100, help="GPU: milliseconds of repetitions per timing; CPU: reps/5 timed calls")
+    ap.add_argument("--reps", type=int, default=100,
+                    help="GPU: milliseconds of repetitions per timing; CPU: reps/5 timed calls")
     args = ap.parse_args(argv)
     device = "cpu" if args.cpu or not torch.cuda.is_available() else "cuda"
     dtypes = args.dtypes or ("float32,float16" if device == "cuda" else "float32")

@@ -10,7 +10,7 @@ Layers, every import pointing down: ``compression``, ``profiler``, ``analysis``,
 ``modules`` -> ``kernels``, and ``checkpoint_safety`` (torch and fairseq only) below all of them.
 """
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: F401  (defined once, in version.py)
 
 from . import checkpoint_safety, compat  # noqa: E402
 

@@ -25,6 +25,12 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # the checkout's lite_fairseq, also when it is not pip-installed
 USER_DIR = str(REPO / "lite_fairseq")
+# The quickstart corpus generator is an example, not part of the plugin: examples/quickstart/corpus/. This is the
+# one place that makes it importable for the tests (``import corpus``); its command line is QUICKSTART_CLI.
+QUICKSTART = REPO / "examples" / "quickstart"
+QUICKSTART_CLI = QUICKSTART / "corpus_cli.py"
+if str(QUICKSTART) not in sys.path:
+    sys.path.insert(0, str(QUICKSTART))
 
 TINY_SIZES = {"train": 400, "valid": 40, "test": 20}
 TINY_BPE_MERGES = 300
@@ -65,6 +71,16 @@ def fairseq_cmd(tool, args):
     return [sys.executable, "-m", f"fairseq_cli.{tool}"] + [str(a) for a in args]
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` need a CUDA device: skip them where there is none."""
+    if torch.cuda.is_available():
+        return
+    no_gpu = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if item.get_closest_marker("gpu"):
+            item.add_marker(no_gpu)
+
+
 @pytest.fixture(scope="session")
 def run_cli():
     def _run(tool, args, **kw):
@@ -79,9 +95,9 @@ def tiny_corpus(tmp_path_factory):
     raw, tok, bpe = root / "raw", root / "tok", root / "bpe"
     for d in (tok, bpe):
         d.mkdir()
-    run([sys.executable, "-m", "lite_fairseq.quickstart.corpus", "--out", raw, "--seed", 7,
+    run([sys.executable, QUICKSTART_CLI, "generate", "--out", raw, "--seed", 7,
          "--train", TINY_SIZES["train"], "--valid", TINY_SIZES["valid"], "--test", TINY_SIZES["test"]])
-    from lite_fairseq.quickstart.text import tokenize
+    from corpus.text import tokenize
 
     for split in TINY_SIZES:
         for lang in ("de", "en"):

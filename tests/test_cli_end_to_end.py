@@ -7,11 +7,12 @@ import re
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 from conftest import TINY_SIZES, USER_DIR, cli_env, fairseq_cmd
+
+pytestmark = pytest.mark.slow  # every test here trains through the command line
 
 TRAIN_ARGS = [
     "--user-dir", USER_DIR, "--arch", "lite_transformer_tiny", "--share-all-embeddings",
@@ -83,7 +84,8 @@ def test_interactive_reads_stdin_including_an_empty_line(trained, tiny_data_bin,
 
 def test_validate(trained, tiny_data_bin, run_cli):
     save_dir, _ = trained
-    proc = run_cli("validate", [tiny_data_bin, "--task", "translation", "--user-dir", USER_DIR, "--path", save_dir / "checkpoint_best.pt",
+    proc = run_cli("validate", [tiny_data_bin, "--task", "translation", "--user-dir", USER_DIR,
+                                "--path", save_dir / "checkpoint_best.pt",
                                 "--valid-subset", "valid", "--max-tokens", 2048, "--num-workers", 0, "--cpu"])
     log = proc.stdout + proc.stderr
     m = re.search(r"valid on 'valid' subset \| loss ([0-9.]+) \| nll_loss ([0-9.]+)", log)

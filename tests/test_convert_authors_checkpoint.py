@@ -73,7 +73,7 @@ def test_converted_model_computes_the_authors_outputs(case, tmp_path):
     out = tmp_path / "converted.pt"
     assert cli_main([str(src), str(out)]) == 0
 
-    shared = getattr(args, "share_all_embeddings")
+    shared = args.share_all_embeddings
     src_dict = dictionary()
     model, cfg = load_with_fairseq(out, src_dict, src_dict if shared else dictionary())
     assert cfg.model._name == "lite_transformer" and cfg.model.arch == "lite_transformer"

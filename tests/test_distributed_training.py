@@ -29,6 +29,8 @@ import torch
 import lite_fairseq  # noqa: F401  (allow-lists fairseq's checkpoint types for torch.load)
 from tiny_parallel_corpus import REPO, USER_DIR, binarise, run, subprocess_env
 
+pytestmark = pytest.mark.slow  # every test here trains through the command line
+
 TIMEOUT = 240  # seconds per training run: generous for a busy 2-core machine; a hang fails instead of blocking
 UPDATES = 4
 

@@ -227,6 +227,7 @@ def test_input_longer_than_learned_positions_is_refused_clearly():
     assert model.max_positions() == 16
     with torch.no_grad():
         model(random_tokens(d, 1, 16))  # exactly the limit is fine
-        with pytest.raises(ValueError, match=r"17 tokens is longer than the 16 learned positions .*--tokens-per-sample"):
+        too_long = r"17 tokens is longer than the 16 learned positions .*--tokens-per-sample"
+        with pytest.raises(ValueError, match=too_long):
             model(random_tokens(d, 1, 17))
 

@@ -18,7 +18,8 @@ TINY_TRAIN = [
     "--lr-period-updates", "40", "--clip-norm", "0", "--tokens-per-sample", "64", "--max-tokens", "1024",
     "--update-freq", "1", "--cpu", "--num-workers", "0", "--no-epoch-checkpoints",
 ]
-TINY_EVAL = ["--cpu", "--tokens-per-sample", "64", "--context-window", "32", "--max-tokens", "1024", "--num-workers", "0"]
+TINY_EVAL = ["--cpu", "--tokens-per-sample", "64", "--context-window", "32", "--max-tokens", "1024",
+             "--num-workers", "0"]
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +37,7 @@ def lm_run(tmp_path_factory):
             "ckpt": ckpt}
 
 
+@pytest.mark.slow
 def test_prepare_binarises_the_local_text_with_one_dictionary(lm_run):
     bin_dir = lm_run["work"] / "bin"
     for split in ("train", "valid", "test"):
@@ -44,6 +46,7 @@ def test_prepare_binarises_the_local_text_with_one_dictionary(lm_run):
     assert {"tower", "the", "=", "1805"} <= words
 
 
+@pytest.mark.slow
 def test_training_runs_the_lite_lm_with_adaptive_softmax(lm_run):
     log = lm_run["train1"].stdout + lm_run["train1"].stderr
     assert "LiteTransformerLanguageModel" in log and "AdaptiveSoftmax" in log
@@ -53,6 +56,7 @@ def test_training_runs_the_lite_lm_with_adaptive_softmax(lm_run):
     assert "Loaded checkpoint" in log2  # the second run resumed
 
 
+@pytest.mark.slow
 def test_eval_lm_perplexity_is_finite_and_drops_after_training(lm_run):
     before, after = perplexity(lm_run["before"].stderr + lm_run["before"].stdout), \
         perplexity(lm_run["after"].stderr + lm_run["after"].stdout)
@@ -64,6 +68,7 @@ def test_eval_lm_perplexity_is_finite_and_drops_after_training(lm_run):
     assert f"Evaluated {n_test_tokens:,} tokens" in lm_run["after"].stderr + lm_run["after"].stdout
 
 
+@pytest.mark.slow
 def test_sampling_completes_a_prompt(lm_run):
     proc = run_script("wikitext103/sample.sh", lm_run["work"] / "bin", lm_run["ckpt"] / "checkpoint_last.pt", "--cpu",
                       cwd=lm_run["work"], stdin="the old tower\nthe\n", LENGTH=12)

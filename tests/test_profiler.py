@@ -1,6 +1,5 @@
 """The Mult-Adds / #Params profiler: the paper's rows, hand-computed cases, the convention, the report."""
 
-import json
 import os
 import sys
 from pathlib import Path

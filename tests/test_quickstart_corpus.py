@@ -5,11 +5,11 @@ import sys
 
 import pytest
 
-from conftest import cli_env
-from lite_fairseq.quickstart import lexicon as L
-from lite_fairseq.quickstart.corpus import generate, word_count, write_corpus
-from lite_fairseq.quickstart.grammar import NP, Clause
-from lite_fairseq.quickstart.text import detokenize, hypotheses, tokenize
+from conftest import QUICKSTART_CLI, cli_env
+from corpus import lexicon as L
+from corpus.generate import generate, word_count, write_corpus
+from corpus.grammar import NP, Clause
+from corpus.text import detokenize, hypotheses, tokenize
 
 FILES = [f"{s}.{l}" for s in ("train", "valid", "test") for l in ("de", "en")]
 
@@ -150,14 +150,30 @@ def test_tokenize_roundtrip_and_hypothesis_parsing():
         hypotheses(["H-0\t-1\ta\n", "H-2\t-1\tb\n"])
 
 
-def test_command_line(tmp_path):
+def _cli(*args, stdin=None):
+    return subprocess.run([sys.executable, str(QUICKSTART_CLI), *map(str, args)], input=stdin, env=cli_env(),
+                          capture_output=True, text=True, cwd=QUICKSTART_CLI.anchor)
+
+
+def test_command_line_generates_the_corpus_and_rejects_bad_sizes(tmp_path):
     out = tmp_path / "c"
-    subprocess.run([sys.executable, "-m", "lite_fairseq.quickstart.corpus", "--out", str(out), "--train", "20",
-                    "--valid", "3", "--test", "4", "--seed", "1"], check=True, env=cli_env(), capture_output=True)
+    ok = _cli("generate", "--out", out, "--train", 20, "--valid", 3, "--test", 4, "--seed", 1)
+    assert ok.returncode == 0, ok.stderr
     assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
     assert len((out / "test.en").read_text(encoding="utf-8").splitlines()) == 4
-    bad = subprocess.run([sys.executable, "-m", "lite_fairseq.quickstart.corpus", "--out", str(out), "--train",
-                          "-5"], env=cli_env(), capture_output=True, text=True)
+    bad = _cli("generate", "--out", out, "--train", -5)
     assert bad.returncode != 0 and "--train" in bad.stderr and "-5" in bad.stderr
     with pytest.raises(ValueError, match="--test"):
         write_corpus(str(out), 10, 1, -1, seed=0)
+
+
+def test_command_line_tokenises_and_extracts_hypotheses_in_order():
+    assert _cli("tok", stdin="Ja, du bist da!\n").stdout == "Ja , du bist da !\n"
+    assert _cli("detok", stdin="Ja , du bist da !\n").stdout == "Ja, du bist da!\n"
+    log = "S-1\tb\nH-1\t-0.5\tworld .\nH-0\t-0.1\thello ,\n"
+    assert _cli("hyp", stdin=log).stdout == "hello,\nworld.\n"
+
+
+def test_command_line_names_an_unknown_command():
+    bad = _cli("tokenise")
+    assert bad.returncode != 0 and "'tokenise'" in bad.stderr and "generate|tok|detok|hyp" in bad.stderr

@@ -16,7 +16,8 @@ from lm_cli_helpers import EXAMPLES, run_script, script_env, write_cnn_dm
 from model_helpers import FakeTask, make_dictionary, parse_model_args, random_tokens
 
 MAX_SOURCE = 64  # far below the articles' length, so --truncate-source has work to do
-TINY_TRAIN = ["--arch", "lite_transformer_tiny", "--encoder-embed-dim", "64", "--max-update", "20", "--update-freq", "1",
+TINY_TRAIN = ["--arch", "lite_transformer_tiny", "--encoder-embed-dim", "64", "--max-update", "20",
+              "--update-freq", "1",
               "--max-tokens", "2048", "--warmup-updates", "5", "--lr", "0.003", "--lr-period-updates", "20",
               "--max-source-positions", str(MAX_SOURCE), "--cpu", "--num-workers", "0", "--no-epoch-checkpoints"]
 N_TEST = 6
@@ -44,6 +45,7 @@ def summarization_run(tmp_path_factory):
     return {"work": work, "prep": prep, "train": train, "decode": decode}
 
 
+@pytest.mark.slow
 def test_prepare_normalises_learns_bpe_and_binarises(summarization_run):
     work = summarization_run["work"]
     bpe = (work / "bin/work/train.bpe.source").read_text().splitlines()
@@ -55,6 +57,7 @@ def test_prepare_normalises_learns_bpe_and_binarises(summarization_run):
     assert len(refs) == N_TEST and refs[0].startswith("mayor ")
 
 
+@pytest.mark.slow
 def test_training_uses_the_wmt_recipe_with_shared_embeddings(summarization_run):
     log = summarization_run["train"].stdout + summarization_run["train"].stderr
     assert "LiteTransformerModel" in log and "num_updates 20" in log
@@ -62,6 +65,7 @@ def test_training_uses_the_wmt_recipe_with_shared_embeddings(summarization_run):
     assert "'truncate_source': True" in log
 
 
+@pytest.mark.slow
 def test_decoding_uses_the_papers_settings_and_truncates_long_articles(summarization_run):
     work = summarization_run["work"]
     log = (work / "out/generate.log").read_text()
@@ -77,6 +81,7 @@ def test_decoding_uses_the_papers_settings_and_truncates_long_articles(summariza
     assert all(len(h.split()) >= 55 - 1 for h in hyps)  # --min-len 55 (BPE tokens; words after undoing BPE)
 
 
+@pytest.mark.slow
 def test_rouge_is_printed(summarization_run):
     out = summarization_run["decode"].stdout
     match = re.search(r"ROUGE-1 ([0-9.]+)  ROUGE-2 ([0-9.]+)  ROUGE-L ([0-9.]+)  ROUGE-Lsum ([0-9.]+)  "

@@ -1,4 +1,4 @@
-"""benchmarks/training_throughput.py: runs a pair side by side and prints words/s and the ratio; bad input is refused."""
+"""benchmarks/training_throughput.py: runs a pair side by side and prints words/s and the ratio; bad input refused."""
 
 import sys
 

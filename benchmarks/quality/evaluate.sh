@@ -26,7 +26,7 @@ CKPT="$RUN/checkpoints/checkpoint_last.pt"
 [ -f "$WORK/test.raw.$TGT" ] || { echo "error: $WORK/test.raw.$TGT not found: run prepare.sh first" >&2; exit 1; }
 
 fairseq-generate "$WORK/data-bin" --user-dir "$REPO/lite_fairseq" --path "$CKPT" --gen-subset test \
-  --source-lang "$SRC" --target-lang "$TGT" --beam "$BEAM" --lenpen "$LENPEN" --max-len-a 1.2 --max-len-b 10 --batch-size 128 --required-batch-size-multiple 1 \
+  --source-lang "$SRC" --target-lang "$TGT" --beam "$BEAM" --lenpen "$LENPEN" --max-len-a 1.2 --max-len-b 10 --batch-size 128 \
   --remove-bpe --num-workers 0 --no-progress-bar $DEVICE_OPT > "$RUN/generate.out" 2> "$RUN/generate.log" \
   || { tail -n 20 "$RUN/generate.log" >&2; exit 1; }
 # H-<id>\t<score>\t<hypothesis>, in corpus order by id

@@ -13,7 +13,8 @@ from sacremoses import MosesDetokenizer, MosesPunctNormalizer, MosesTokenizer
 
 
 def tokenize_line(line, normalizer, tokenizer):
-    return tokenizer.tokenize(normalizer.normalize(line.strip()), return_str=True, escape=False, aggressive_dash_splits=False)
+    return tokenizer.tokenize(normalizer.normalize(line.strip()), return_str=True, escape=False,
+                              aggressive_dash_splits=False)
 
 
 def main(argv=None):

@@ -4,15 +4,17 @@
 #
 #   bash benchmarks/quality/prepare.sh [RAW_DIR] [WORK_DIR]
 #
-# RAW_DIR (default $QUALITY_RAW, else /work/shared/data/ddtp-de-en, the DDTP German-English corpus of this
-# project's shared machine) must hold untokenised, sentence-aligned {train,valid,test}.{SRC,TGT}.
+# RAW_DIR (default $QUALITY_RAW, else ../shared/data/ddtp-de-en beside the repository root: the DDTP
+# German-English corpus in the project's shared folder) must hold untokenised, sentence-aligned
+# {train,valid,test}.{SRC,TGT}.
 # WORK_DIR (default $QUALITY_OUT, else ./work_dirs/quality) receives tok/ (tokenised + BPE text) and data-bin/.
 # Knobs: QUALITY_SRC [de]  QUALITY_TGT [en]  QUALITY_BPE [8000] merges  QUALITY_WORKERS [2]  PYTHON [python]
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+DEFAULT_RAW="$(dirname "$(dirname "$(dirname "$HERE")")")/shared/data/ddtp-de-en"  # <repo>/../shared/data/...
 PYTHON="${PYTHON:-python}"
-RAW="${1:-${QUALITY_RAW:-/work/shared/data/ddtp-de-en}}"
+RAW="${1:-${QUALITY_RAW:-$DEFAULT_RAW}}"
 WORK="${2:-${QUALITY_OUT:-work_dirs/quality}}"
 SRC="${QUALITY_SRC:-de}"
 TGT="${QUALITY_TGT:-en}"
@@ -22,8 +24,8 @@ WORKERS="${QUALITY_WORKERS:-2}"
 for split in train valid test; do
   for l in "$SRC" "$TGT"; do
     [ -s "$RAW/$split.$l" ] || {
-      echo "error: $RAW/$split.$l is missing or empty. The default corpus lives on this project's shared" \
-           "machine (/work/shared/data/ddtp-de-en); elsewhere pass RAW_DIR (or QUALITY_RAW) holding" \
+      echo "error: $RAW/$split.$l is missing or empty. The default corpus is ../shared/data/ddtp-de-en" \
+           "beside the repository root ($DEFAULT_RAW); elsewhere pass RAW_DIR (or QUALITY_RAW) holding" \
            "{train,valid,test}.{$SRC,$TGT} and set QUALITY_SRC/QUALITY_TGT." >&2; exit 1; }
   done
   n_src=$(wc -l < "$RAW/$split.$SRC"); n_tgt=$(wc -l < "$RAW/$split.$TGT")

@@ -4,8 +4,8 @@
 #
 #   bash benchmarks/quality/run_all.sh [RAW_DIR]
 #
-# RAW_DIR (or $QUALITY_RAW; default /work/shared/data/ddtp-de-en, which exists only on this project's shared
-# machine) holds raw {train,valid,test}.{SRC,TGT}; set QUALITY_SRC/QUALITY_TGT for other languages.
+# RAW_DIR (or $QUALITY_RAW; default ../shared/data/ddtp-de-en beside the repository root, see prepare.sh) holds
+# raw {train,valid,test}.{SRC,TGT}; set QUALITY_SRC/QUALITY_TGT for other languages.
 # QUALITY_SEEDS [1] seeds to run (e.g. "1 2 3"); QUALITY_BUDGETS [15M 50M]; other knobs: prepare.sh, train.sh,
 # evaluate.sh; QUALITY_RESULTS / QUALITY_PNG [benchmarks/RESULTS.md, benchmarks/quality/tradeoff.png] where the
 # summary goes. On a GPU: QUALITY_GPU=1 QUALITY_EXTRA=--fp16 (or --bf16).
@@ -17,7 +17,7 @@ START=$(date +%s)
 step() { printf '\n==> [%5ss] %s\n' "$(( $(date +%s) - START ))" "$*"; }
 
 step "prepare"
-bash "$HERE/prepare.sh" "${1:-${QUALITY_RAW:-/work/shared/data/ddtp-de-en}}" "$QUALITY_OUT"
+bash "$HERE/prepare.sh" "${1:-${QUALITY_RAW:-}}" "$QUALITY_OUT"  # empty: prepare.sh's default
 step "Mult-Adds of the pairs (lite_fairseq profiler, 30/30 tokens)"
 "$PYTHON" "$HERE/pairs.py" profile --data "$QUALITY_OUT/data-bin" --out "$QUALITY_OUT/profile.json"
 for seed in ${QUALITY_SEEDS:-1}; do

@@ -7,8 +7,7 @@
 # Writes OUT_DIR/generate.log, OUT_DIR/test.hyp (one summary a line, in test order) and OUT_DIR/rouge.txt.
 # SUBSET [test]. REF [DATA_BIN/refs/SUBSET.target] the reference summaries, one a line (written by prepare.sh).
 # Options after OUT_DIR are appended and override these (e.g. --cpu, --batch-size). Articles longer than the
-# model's --max-source-positions are truncated (--truncate-source). --required-batch-size-multiple 1: this fairseq
-# build drops the last batch when its size is not a multiple of that number (default 8), i.e. some test articles.
+# model's --max-source-positions are truncated (--truncate-source).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../env.sh"
 need_tools fairseq-generate
@@ -23,7 +22,7 @@ mkdir -p "$OUT"
 fairseq-generate "$DATA" --user-dir "$USER_DIR" --task translation --source-lang source --target-lang target \
   --path "$CKPT" --gen-subset "$SUBSET" --truncate-source \
   --beam 4 --lenpen 2.0 --min-len 55 --max-len-b 140 --no-repeat-ngram-size 3 \
-  --batch-size 32 --required-batch-size-multiple 1 --remove-bpe "$@" > "$OUT/generate.log" 2> "$OUT/generate.err" || {
+  --batch-size 32 --remove-bpe "$@" > "$OUT/generate.log" 2> "$OUT/generate.err" || {
     tail -n 20 "$OUT/generate.err" >&2; exit 1; }
 # H-<id>\t<score>\t<text>: back to test order
 grep '^H-' "$OUT/generate.log" | sed 's/^H-//' | sort -n -k1,1 -t$'\t' | cut -f3- > "$OUT/$SUBSET.hyp"

@@ -45,7 +45,7 @@ def main(argv=None):
         parser.error(f"--max-tokens must be 0 (no limit) or positive, got {args.max_tokens}")
     normalise = build_normaliser(args.tokenize, args.lowercase, args.max_tokens)
     empty = 0
-    for n, line in enumerate(sys.stdin, 1):
+    for line in sys.stdin:
         out = normalise(line)
         if not out:
             empty += 1

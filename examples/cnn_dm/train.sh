@@ -8,8 +8,6 @@
 #   bash examples/cnn_dm/train.sh DATA_BIN SAVE_DIR [more fairseq-train options...]
 #
 # ARCH [lite_transformer_wmt_496]. UPDATE_FREQ [16]. Options after SAVE_DIR are appended and override these.
-# --required-batch-size-multiple 1: this fairseq build drops an epoch's last batch when its size is not a multiple
-# of that number (default 8), which would leave small validation sets unscored.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../env.sh"
 need_tools fairseq-train
@@ -25,5 +23,5 @@ fairseq-train "$DATA" --user-dir "$USER_DIR" --task translation --source-lang so
   --lr-period-updates 40000 --t-mult 1 --lr-shrink 1 --max-update 50000 \
   --criterion label_smoothed_cross_entropy --label-smoothing 0.1 \
   --max-tokens 4096 --update-freq "${UPDATE_FREQ:-16}" --truncate-source --skip-invalid-size-inputs-valid-test \
-  --required-batch-size-multiple 1 --keep-last-epochs 10 --ddp-backend legacy_ddp --no-progress-bar \
+  --keep-last-epochs 10 --ddp-backend legacy_ddp --no-progress-bar \
   --log-format simple "$@"

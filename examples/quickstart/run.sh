@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Quickstart: generate the built-in German-like -> English corpus, learn joint BPE, binarise, train a
-# small Lite Transformer on CPU, translate the held-out test set with beam search and print sacreBLEU
-# next to a trivial baseline that copies the source sentence.
+# Quickstart: generate the built-in German-like -> English corpus (the generator is corpus/ beside this script,
+# run through corpus_cli.py), learn joint BPE, binarise, train a small Lite Transformer on CPU, translate the
+# held-out test set with beam search and print sacreBLEU next to a trivial baseline that copies the source sentence.
 #
 #   bash examples/quickstart/run.sh [WORK_DIR]          (default: $QUICKSTART_OUT or ./quickstart_out)
 #
@@ -63,21 +63,16 @@ mkdir -p "$RAW" "$TOK"
 echo "lite_fairseq quickstart: work dir $WORK, user dir $USER_DIR, $OMP_NUM_THREADS threads"
 
 step "1/6 generating the corpus ($QS_TRAIN train / $QS_VALID valid / $QS_TEST test pairs, seed $QS_SEED)"
-"$PYTHON" -m lite_fairseq.quickstart.corpus --out "$RAW" --train "$QS_TRAIN" --valid "$QS_VALID" \
+"$PYTHON" "$HERE/corpus_cli.py" generate --out "$RAW" --train "$QS_TRAIN" --valid "$QS_VALID" \
   --test "$QS_TEST" --seed "$QS_SEED"
 paste -d '\n' <(head -n 3 "$RAW/train.de") <(head -n 3 "$RAW/train.en") | sed 's/^/    /'
 
 step "2/6 tokenising and learning joint BPE ($QS_BPE merges, subword-nmt)"
-"$PYTHON" - "$RAW" "$TOK" <<'PY'
-import sys
-from lite_fairseq.quickstart.text import tokenize
-raw, tok = sys.argv[1:]
-for split in ("train", "valid", "test"):
-    for lang in ("de", "en"):
-        with open(f"{raw}/{split}.{lang}", encoding="utf-8") as f, \
-                open(f"{tok}/{split}.tok.{lang}", "w", encoding="utf-8") as out:
-            out.writelines(tokenize(line) + "\n" for line in f)
-PY
+for split in train valid test; do
+  for l in de en; do
+    "$PYTHON" "$HERE/corpus_cli.py" tok < "$RAW/$split.$l" > "$TOK/$split.tok.$l"
+  done
+done
 subword-nmt learn-joint-bpe-and-vocab --input "$TOK/train.tok.de" "$TOK/train.tok.en" -s "$QS_BPE" \
   -o "$TOK/codes" --write-vocabulary "$TOK/vocab.de" "$TOK/vocab.en"
 for split in train valid test; do
@@ -109,9 +104,9 @@ fairseq-train "$BIN" --user-dir "$USER_DIR" --arch "$QS_ARCH" --share-all-embedd
 
 step "5/6 fairseq-generate on the test set (beam $QS_BEAM, --remove-bpe)"
 fairseq-generate "$BIN" --user-dir "$USER_DIR" --path "$CKPT/checkpoint_last.pt" --gen-subset test \
-  --beam "$QS_BEAM" --batch-size 250 --required-batch-size-multiple 1 --remove-bpe --num-workers 0 --cpu > "$WORK/generate.log" 2>&1 \
+  --beam "$QS_BEAM" --batch-size 250 --remove-bpe --num-workers 0 --cpu > "$WORK/generate.log" 2>&1 \
   || { tail -n 20 "$WORK/generate.log" >&2; exit 1; }
-"$PYTHON" -m lite_fairseq.quickstart.text hyp < "$WORK/generate.log" > "$WORK/test.hyp.en"
+"$PYTHON" "$HERE/corpus_cli.py" hyp < "$WORK/generate.log" > "$WORK/test.hyp.en"
 n_hyp=$(wc -l < "$WORK/test.hyp.en"); n_ref=$(wc -l < "$RAW/test.en")
 [ "$n_hyp" -eq "$n_ref" ] || { echo "error: $n_hyp hypotheses for $n_ref references" >&2; exit 1; }
 paste -d '\n' <(head -n 3 "$RAW/test.de") <(head -n 3 "$RAW/test.en") <(head -n 3 "$WORK/test.hyp.en") \

@@ -10,8 +10,6 @@
 # ARCH [lite_transformer_lm_wiki103]: also lite_transformer_lm_wiki103_small, or the baseline
 #      transformer_lm_paper_wiki103 (fairseq's transformer_lm). UPDATE_FREQ [3].
 # Options after SAVE_DIR are appended, so they override the schedule (e.g. --max-update 1000 --cpu).
-# --required-batch-size-multiple 1: this fairseq build drops an epoch's last batch when its size is not a multiple
-# of that number (default 8).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../env.sh"
 need_tools fairseq-train
@@ -26,4 +24,4 @@ fairseq-train "$DATA" --user-dir "$USER_DIR" --task language_modeling --arch "$A
   --lr-period-updates 270000 --t-mult 2 --lr-shrink 0.75 \
   --criterion adaptive_loss --max-tokens 3072 --update-freq "${UPDATE_FREQ:-3}" --tokens-per-sample 3072 \
   --sample-break-mode none --skip-invalid-size-inputs-valid-test --seed 1 --keep-last-epochs 20 \
-  --required-batch-size-multiple 1 --ddp-backend legacy_ddp --no-progress-bar --log-format simple "$@"
+  --ddp-backend legacy_ddp --no-progress-bar --log-format simple "$@"

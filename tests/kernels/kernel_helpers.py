@@ -9,4 +9,4 @@ from lite_fairseq.kernels import triton_available
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 needs_triton = pytest.mark.skipif(not triton_available(), reason="Triton is not installed")
-needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+needs_cuda = pytest.mark.gpu  # skipped without a CUDA device (tests/conftest.py)

@@ -1,8 +1,8 @@
 """Tokenisation for the quickstart corpus, reversible on its sentences.
 
-    python -m lite_fairseq.quickstart.text tok   < raw.txt  > tok.txt
-    python -m lite_fairseq.quickstart.text detok < tok.txt  > raw.txt
-    python -m lite_fairseq.quickstart.text hyp   < generate.log > hyp.txt   # H- lines, by id, detokenised
+    python examples/quickstart/corpus_cli.py tok   < raw.txt  > tok.txt
+    python examples/quickstart/corpus_cli.py detok < tok.txt  > raw.txt
+    python examples/quickstart/corpus_cli.py hyp   < generate.log > hyp.txt   # H- lines, by id, detokenised
 
 The corpus uses only the punctuation marks , . ? ! so splitting them off words is enough;
 detokenisation attaches them to the word before again.
@@ -43,7 +43,7 @@ def hypotheses(lines):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1 or argv[0] not in ("tok", "detok", "hyp"):
-        sys.exit("usage: python -m lite_fairseq.quickstart.text {tok|detok|hyp} < input > output")
+        sys.exit("usage: corpus_cli.py {tok|detok|hyp} < input > output")
     if argv[0] == "hyp":
         for h in hypotheses(sys.stdin):
             sys.stdout.write(detokenize(h) + "\n")
@@ -52,6 +52,3 @@ def main(argv=None):
     for line in sys.stdin:
         sys.stdout.write(fn(line) + "\n")
 
-
-if __name__ == "__main__":
-    main()

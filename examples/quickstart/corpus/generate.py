@@ -1,6 +1,6 @@
 """Deterministic generator of the quickstart parallel corpus (German-like source, English target).
 
-    python -m lite_fairseq.quickstart.corpus --out DIR --train 40000 --valid 500 --test 1000 --seed 1
+    python examples/quickstart/corpus_cli.py generate --out DIR --train 40000 --valid 500 --test 1000 --seed 1
 
 writes DIR/{train,valid,test}.{de,en}, one detokenised sentence per line. The same seed gives the
 same files byte for byte; every source (and every target) sentence occurs once across all
@@ -385,14 +385,14 @@ def _positive(text):
     try:
         v = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}")
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
     if v < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
     return v
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m lite_fairseq.quickstart.corpus", description=__doc__.split("\n\n")[0])
+def main(argv=None, prog="corpus_cli.py generate"):
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     p.add_argument("--out", required=True, help="output directory for {train,valid,test}.{de,en}")
     p.add_argument("--train", type=_positive, default=40000, help="training sentence pairs (default 40000)")
     p.add_argument("--valid", type=_positive, default=500, help="validation sentence pairs (default 500)")
@@ -402,6 +402,3 @@ def main(argv=None):
     counts = write_corpus(args.out, args.train, args.valid, args.test, args.seed)
     print("wrote %s: %s" % (args.out, ", ".join(f"{k} {v}" for k, v in counts.items())), file=sys.stderr)
 
-
-if __name__ == "__main__":
-    main()
