@@ -101,9 +101,9 @@ def explain_load_failure(path, error: BaseException) -> CheckpointLoadError:
         what = match.group(1)
         return CheckpointLoadError(
             f"refusing to load checkpoint {path}: it holds a pickled reference to `{what}`, which is not among the "
-            "types fairseq checkpoints hold (see lite_fairseq.checkpoint_safety.safe_globals()). Unpickling it could run "
-            "arbitrary code. If you trust this file and that type, allow-list just that type with "
-            "torch.serialization.add_safe_globals([...]) before loading.")
+            "types fairseq checkpoints hold (see lite_fairseq.checkpoint_safety.safe_globals()). "
+            "Unpickling it could run arbitrary code. If you trust this file and that type, allow-list just that type "
+            "with torch.serialization.add_safe_globals([...]) before loading.")
     if "WeightsUnpickler error:" in text:
         text = text.split("WeightsUnpickler error:", 1)[1]
     lines = [line.strip() for line in text.splitlines() if line.strip()]

@@ -102,9 +102,11 @@ def _storage_key(t: torch.Tensor):
 
 # ---------------------------------------------------------------------------------------------- compress
 
-def compress_state_dict(state_dict: Dict[str, torch.Tensor], policy: StoragePolicy = StoragePolicy()) -> dict:
+def compress_state_dict(state_dict: Dict[str, torch.Tensor], policy: Optional[StoragePolicy] = None) -> dict:
     """Pack a (pruned) model state dict into the compact representation; returns the ``lite_fairseq_compressed``
-    entry. Zeros already in the weights (pruning) are what makes the sparse encodings pay off."""
+    entry (``policy``: default :class:`StoragePolicy`). Zeros already in the weights (pruning) are what makes the
+    sparse encodings pay off."""
+    policy = StoragePolicy() if policy is None else policy
     records: List[dict] = []
     parts = {name: [] for name in BLOB_NAMES}
     sizes = {name: 0 for name in BLOB_NAMES}
@@ -168,7 +170,7 @@ def _crc(tensor: torch.Tensor) -> int:
     return zlib.crc32(tensor.contiguous().view(torch.uint8).numpy().tobytes()) if tensor.numel() else 0
 
 
-def compressed_checkpoint(checkpoint: dict, policy: StoragePolicy = StoragePolicy(), extra: Optional[dict] = None
+def compressed_checkpoint(checkpoint: dict, policy: Optional[StoragePolicy] = None, extra: Optional[dict] = None
                           ) -> dict:
     """A fairseq checkpoint dictionary with the model packed and the optimizer state left out (inference only)."""
     out = {k: v for k, v in checkpoint.items() if k not in ("model", "last_optimizer_state", MARKER)}

@@ -4,7 +4,8 @@ One translation = the encoder over a ``src_len``-token source, then exactly ``st
 (greedy, or beam search with ``beam`` hypotheses, log-softmax over the vocabulary, top-k, and the reordering of
 the incremental state that fairseq's generator does). The end-of-sentence token is never chosen, so every run
 decodes the same number of steps whatever the (random) weights prefer. Each figure is the median (and the
-minimum) of ``repeats`` timed runs after ``warmup`` untimed ones, the two models' runs interleaved. Timings are printed, never asserted: they depend on the machine.
+minimum) of ``repeats`` timed runs after ``warmup`` untimed ones, the two models' runs interleaved.
+Timings are printed, never asserted: they depend on the machine.
 """
 
 import os
