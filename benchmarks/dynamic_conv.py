@@ -323,10 +323,10 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cpu", action="store_true", help="run on the CPU: our paths against fairseq's, interleaved")
     ap.add_argument("--threads", type=int, default=2, help="CPU: torch.set_num_threads (default 2)")
-    ap.add_argument("--rounds", type=int, default=15, help="CPU: interleaved timed rounds per case")
+    ap.add_argument("--rounds", type=int, default=5, help="CPU: interleaved timed rounds per case")
     ap.add_argument("--candidates", action="store_true", help="CPU: also time each of our candidate paths")
     ap.add_argument("--dtypes", default=None, help="comma list among float32,float16,bfloat16")
-    ap.add_argument("--reps", type=int, default=100, help="GPU: milliseconds of repetitions per timing; CPU: reps/5 timed calls")
+    ap.add_argument("--reps", type=int, default=100, help="GPU: milliseconds of repetitions per timing")
     args = ap.parse_args(argv)
     device = "cpu" if args.cpu or not torch.cuda.is_available() else "cuda"
     if device == "cpu":

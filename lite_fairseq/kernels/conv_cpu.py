@@ -104,7 +104,8 @@ def _apply_band(band: torch.Tensor, x3: torch.Tensor, like: torch.Tensor) -> tor
         out3 = out.view(x3.shape)
     except RuntimeError:  # strides that do not split into heads: the plain product
         return torch.bmm(x3, band.transpose(1, 2))
-    torch.bmm(band, x3.transpose(1, 2), out=out3.transpose(1, 2))
+    # (a bmm writing into the strided view directly falls back to one small product per batch entry: slower)
+    out3.transpose(1, 2).copy_(torch.bmm(band, x3.transpose(1, 2)))
     return out3
 
 
