@@ -1,4 +1,4 @@
-"""The CPU convolution paths (lite_fairseq.kernels.conv_cpu) against the float64 reference, and the choice among them."""
+"""The CPU convolution paths (kernels.conv_cpu) against the float64 reference, and the choice among them."""
 
 import pytest
 import torch
