@@ -157,7 +157,8 @@ class _ChunkedBandConv(torch.autograd.Function):
         if ctx.needs_input_grad[1]:
             gband = band.new_zeros(BH * N, L, W) if N == 1 else None
             if N == 1:
-                torch.bmm(go.transpose(1, 2), xw, out=gband.narrow(2, padding_l, T))
+                gband.narrow(2, padding_l, T).copy_(torch.bmm(go.transpose(1, 2), xw))  # (bmm out= a strided
+                # view would fall back to one product per batch entry)
             else:
                 gband = torch.bmm(go.transpose(1, 2), xw)  # BH*N x L x W
             taps = _diagonals(gband, K).reshape(BH, N * L, K)[:, :T]
