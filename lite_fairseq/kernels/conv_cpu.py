@@ -186,7 +186,7 @@ def band_conv(x: torch.Tensor, weight: torch.Tensor, padding_l: int, chunk: Opti
 
 def choose_dynamic_path(B: int, C: int, H: int, K: int, T: int) -> str:
     """Per-shape rule: the full band until it is 3x wider than a chunk's band (T+K-1 against L+K-1), the chunked
-    band beyond. Measured (benchmarks/dynamic_conv.py --cpu --candidates): the band wins at T=32 (K 3..31) and at
+    band beyond. Measured (the benchmark's --candidates paths, 1 thread): the band wins at T=32 (K 3..31) and at
     T=128, K=31 (2.2x wider), the chunked band at T=512, K=63 (3.5x wider); the copies that cut the sequence
     into windows cost about what the saved multiply-adds gain in between."""
     K = min(K, 2 * T - 1)
