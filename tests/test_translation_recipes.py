@@ -21,7 +21,7 @@ import lite_fairseq  # noqa: F401  (the checkpoint allow-list)
 
 from conftest import REPO, run
 from lite_fairseq.checkpoint_safety import load_checkpoint
-from lite_fairseq.quickstart.corpus import generate
+from corpus.generate import generate
 
 EXAMPLES = REPO / "examples"
 RECIPE_PY = EXAMPLES / "translation" / "recipe.py"
