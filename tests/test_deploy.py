@@ -314,3 +314,18 @@ def test_plugin_imports_without_the_deploy_runtimes(tmp_path):
     proc = subprocess.run(_python("-c", "import lite_fairseq, lite_fairseq.deploy.export, lite_fairseq.deploy.adapter"),
                           env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_compressed_checkpoint_exports_and_decodes_like_fairseq(checkpoint, tiny_data_bin, sources, tmp_path):
+    """The plugin's loader decompresses a lite-fairseq-compress checkpoint; its export decodes like fairseq."""
+    pytest.importorskip("onnxruntime")
+    compressed = tmp_path / "compressed.pt"
+    run(_python("-m", "lite_fairseq.compression.cli", "compress", checkpoint, "-o", compressed, "--sparsity", 0.3),
+        timeout=300)
+    _export(compressed, tiny_data_bin, tmp_path / "out", "onnx")
+    model, _, task = exporter.load_checkpoint(str(compressed), tiny_data_bin)
+    translator = Translator(str(tmp_path / "out"), threads=1)
+    for line in sources[:5]:
+        src = translator.encode(line)
+        expected = _fairseq_translate(model, task.target_dictionary, torch.from_numpy(src), 4, MAX_LEN_B)
+        assert translator.search(src, beam=4, max_len_b=MAX_LEN_B) == expected

@@ -162,8 +162,14 @@ class Layer(nn.Module):
     def ffn(self, x: Tensor) -> Tensor:
         return self.fc2(_activate(self.fc1(x), self.activation))
 
+    def split(self, x: Tensor) -> List[Tensor]:
+        """The branches' channel slices (slicing, not torch.split: ExecuTorch 1.5's edge verifier specialises the
+        batch dimension of a list-returning op)."""
+        starts = [sum(self.widths[:j]) for j in range(len(self.widths))]
+        return [x[..., a:a + w] for a, w in zip(starts, self.widths)]
+
     def mix(self, x: Tensor) -> Tensor:
-        parts = torch.split(x, self.widths, dim=-1)
+        parts = self.split(x)
         outs = [branch(part) for branch, part in zip(self.branches, parts)]
         return torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0]
 
@@ -246,7 +252,7 @@ class DecoderStepProgram(nn.Module):
             self.output.weight.copy_(model.output)
 
     def _mix_step(self, layer: Layer, x: Tensor, step: Tensor, states: List[Tensor], new: List[Tensor]):
-        parts = torch.split(x, layer.widths, dim=-1)
+        parts = layer.split(x)
         outs = []
         for branch, part in zip(layer.branches, parts):
             if isinstance(branch, Attention):
