@@ -84,17 +84,26 @@ def _decode(export_dir, lines, *options, module=False, check=True):
 
 
 @pytest.fixture(scope="module")
-def onnx_export(checkpoint, tiny_data_bin, tmp_path_factory):
+def onnx_tools():
+    """Skip (before any training) where the ONNX exporter or runtime is not installed."""
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
+
+
+@pytest.fixture(scope="module")
+def onnx_export(onnx_tools, checkpoint, tiny_data_bin, tmp_path_factory):
     out = tmp_path_factory.mktemp("onnx_export")
     _export(checkpoint, tiny_data_bin, out, "onnx")
     return out
 
 
 @pytest.fixture(scope="module")
-def executorch_export(checkpoint, tiny_data_bin, tmp_path_factory):
+def executorch_tools():
     pytest.importorskip("executorch.runtime")
+
+
+@pytest.fixture(scope="module")
+def executorch_export(executorch_tools, checkpoint, tiny_data_bin, tmp_path_factory):
     out = tmp_path_factory.mktemp("executorch_export")
     _export(checkpoint, tiny_data_bin, out, "executorch")
     return out
@@ -159,8 +168,7 @@ def test_unknown_source_words_decode_as_unk(onnx_export, generated, sources):
     assert src[0, 0] == translator.unk and src[0, -1] == translator.eos
 
 
-def test_int8_onnx_export_decodes_sane_hypotheses(checkpoint, tiny_data_bin, tmp_path, sources):
-    pytest.importorskip("onnxruntime")
+def test_int8_onnx_export_decodes_sane_hypotheses(onnx_tools, checkpoint, tiny_data_bin, tmp_path, sources):
     _export(checkpoint, tiny_data_bin, tmp_path, "onnx", "--int8")
     manifest = load_manifest(str(tmp_path))
     assert manifest["int8"] is True
@@ -222,10 +230,9 @@ def _fairseq_translate(model, dictionary, src, beam, max_len_b):
     ("lite_transformer_tiny", [*map(str, SMALL), "--encoder-normalize-before", "True",
                                "--decoder-normalize-before", "True", "--decoder-learned-pos", "True"]),
 ])
-def test_onnx_export_of_built_models_decodes_like_sequence_generator(arch, args, tmp_path):
+def test_onnx_export_of_built_models_decodes_like_sequence_generator(onnx_tools, arch, args, tmp_path):
     """fairseq's transformer and Lite options (no GLU, lightweight, separate output embedding, pre-norm, learned
     positions), untrained: the export's greedy and beam-4 hypotheses equal SequenceGenerator's."""
-    pytest.importorskip("onnxruntime")
     dictionary = make_dictionary(40)
     model = build_model(arch, args, dictionary=dictionary).eval()
     spec = read_model(model, parse_model_args(arch, args))
@@ -316,9 +323,9 @@ def test_plugin_imports_without_the_deploy_runtimes(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
-def test_compressed_checkpoint_exports_and_decodes_like_fairseq(checkpoint, tiny_data_bin, sources, tmp_path):
+def test_compressed_checkpoint_exports_and_decodes_like_fairseq(onnx_tools, checkpoint, tiny_data_bin, sources,
+                                                                tmp_path):
     """The plugin's loader decompresses a lite-fairseq-compress checkpoint; its export decodes like fairseq."""
-    pytest.importorskip("onnxruntime")
     compressed = tmp_path / "compressed.pt"
     run(_python("-m", "lite_fairseq.compression.cli", "compress", checkpoint, "-o", compressed, "--sparsity", 0.3),
         timeout=300)
