@@ -147,7 +147,7 @@ def bleu_rows(args, workdir: str) -> List[str]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--archs", nargs="+", default=DEFAULT_ARCHS)
+    parser.add_argument("--archs", nargs="*", default=DEFAULT_ARCHS, help="none: only the BLEU comparison")
     parser.add_argument("--formats", nargs="+", default=list(ENGINES), choices=ENGINES)
     parser.add_argument("--vocab", type=int, default=10000)
     parser.add_argument("--src-len", type=int, default=30)

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
@@ -22,7 +21,7 @@ from lite_fairseq.deploy.adapter import read_model
 from lite_fairseq.deploy.runtime import DeployError, Translator, load_manifest
 from lite_fairseq.deploy.spec import UnsupportedModelError
 
-# small enough that both exporters take seconds; decoder kernels (3, 15) outlast the hypotheses (max-len-b 12)
+# small, to keep the exports short; the decoder kernels (3, 15) outlast the hypotheses (max-len-b 12): K > T
 SMALL = ["--encoder-embed-dim", 64, "--decoder-embed-dim", 64, "--encoder-ffn-embed-dim", 64,
          "--decoder-ffn-embed-dim", 64, "--encoder-layers", 2, "--decoder-layers", 2,
          "--encoder-kernel-size-list", "[3, 5]", "--decoder-kernel-size-list", "[3, 15]"]
