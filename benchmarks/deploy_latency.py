@@ -83,7 +83,12 @@ def _export_engines(built, args, workdir: str) -> Dict[str, Translator]:
     for fmt in args.formats:
         for int8 in (False, True):
             name = f"{fmt}{' int8' if int8 else ''}"
+            if args.engines and name not in args.engines:
+                continue
             out = os.path.join(workdir, built.arch, name.replace(" ", "_"))
+            if args.reuse and os.path.isfile(os.path.join(out, "manifest.json")):
+                engines[name] = Translator(out, threads=args.threads)
+                continue
             try:
                 exporter.export(spec, built.src_dict, built.tgt_dict, out, fmt, int8=int8,
                                 max_target_len=max(args.steps, 40) + 2, max_batch=max(args.beam, 2))
@@ -157,6 +162,11 @@ def main(argv=None) -> int:
     parser.add_argument("--sentences", type=int, default=20)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--workdir", default=None, help="where the exports go (default: a temporary directory)")
+    parser.add_argument("--engines", nargs="+", default=None,
+                        help="only these exports, e.g. onnx 'onnx int8' executorch (default: every format, float32 "
+                             "and int8)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="decode with the exports already in --workdir instead of exporting again")
     parser.add_argument("--bleu-checkpoint")
     parser.add_argument("--bleu-data")
     parser.add_argument("--bleu-src")
