@@ -64,6 +64,7 @@ setup(
             "lite-fairseq-profile=lite_fairseq.profiler.cli:console_main",
             "lite-fairseq-convert=lite_fairseq.convert.cli:console_main",
             "lite-fairseq-compress=lite_fairseq.compression.cli:console_main",
+            "lite-fairseq-export=lite_fairseq.deploy.export:console_main",
         ],
     },
 )

@@ -1,0 +1,197 @@
+"""Deployment latency (issue 14): fairseq's eager SequenceGenerator beside the ExecuTorch and onnxruntime exports,
+float32 and int8, side by side in one run.
+
+For each architecture (untrained, built with :func:`lite_fairseq.profiler.building.build`; latency does not depend
+on the weights) it prints
+
+* the latency of translating one ``--src-len``-token sentence with batch 1 and ``--threads`` threads, greedy and
+  beam ``--beam``, decoding exactly ``--steps`` tokens (EOS is held back until then and forced there, through the
+  same min/max length options on every side, so each engine runs the same number of decoder steps),
+* the throughput over ``--sentences`` sentences of lengths 10..40 (greedy, as many steps as source tokens),
+* Mult-Adds per second (the profiler's count for a src-len -> steps translation over the greedy latency),
+* the size of the exported programs.
+
+With ``--bleu-checkpoint`` (and ``--bleu-data``, ``--bleu-src``, ``--bleu-ref``: BPE-ed source and plain reference
+lines) it also decodes a test set with each export, float32 and int8, and prints BLEU (sacrebleu, BPE removed).
+Timings are printed, never asserted; on a shared machine say so beside them.
+
+    python benchmarks/deploy_latency.py --archs lite_transformer_wmt_200 transformer_paper_wmt_128 --repeats 5
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from typing import Callable, Dict, List
+
+import numpy as np
+import torch
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+from lite_fairseq.deploy import export as exporter  # noqa: E402
+from lite_fairseq.deploy.adapter import read_model  # noqa: E402
+from lite_fairseq.deploy.runtime import Translator  # noqa: E402
+from lite_fairseq.profiler.building import build  # noqa: E402
+from lite_fairseq.profiler.counting import profile_model  # noqa: E402
+from lite_fairseq.profiler.latency import PAPER_BUDGET_PAIRS  # noqa: E402
+
+DEFAULT_ARCHS = [arch for pair in PAPER_BUDGET_PAIRS for arch in pair]
+ENGINES = ("executorch", "onnx")
+
+
+def _median_ms(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def _sources(vocab: int, lengths: List[int], eos: int, seed: int = 0) -> List[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [np.array([list(rng.integers(4, vocab, n - 1)) + [eos]], dtype=np.int64) for n in lengths]
+
+
+class Eager:
+    """fairseq's SequenceGenerator in-process, what fairseq-generate runs (batch 1 here, like the runtimes)."""
+
+    def __init__(self, built, beam: int, steps: int):
+        from fairseq.sequence_generator import SequenceGenerator
+
+        self.model = built.model
+        self.gen = SequenceGenerator([built.model], built.tgt_dict, beam_size=beam, max_len_a=0, max_len_b=steps,
+                                     min_len=steps)
+
+    def __call__(self, src: np.ndarray):
+        tokens = torch.from_numpy(src)
+        sample = {"net_input": {"src_tokens": tokens, "src_lengths": torch.tensor([tokens.size(1)])}}
+        with torch.inference_mode():
+            return self.gen.generate([self.model], sample)
+
+
+def _export_engines(built, args, workdir: str) -> Dict[str, Translator]:
+    spec = read_model(built.model, built.args)
+    engines = {}
+    for fmt in args.formats:
+        for int8 in (False, True):
+            name = f"{fmt}{' int8' if int8 else ''}"
+            if args.engines and name not in args.engines:
+                continue
+            out = os.path.join(workdir, built.arch, name.replace(" ", "_"))
+            if args.reuse and os.path.isfile(os.path.join(out, "manifest.json")):
+                engines[name] = Translator(out, threads=args.threads)
+                continue
+            try:
+                exporter.export(spec, built.src_dict, built.tgt_dict, out, fmt, int8=int8,
+                                max_target_len=max(args.steps, 40) + 2, max_batch=max(args.beam, 2))
+                engines[name] = Translator(out, threads=args.threads)
+            except Exception as err:  # noqa: BLE001  (report the engine that failed and carry on)
+                print(f"  {built.arch}: {name} export failed: {type(err).__name__}: {err}", flush=True)
+    return engines
+
+
+def _program_mb(translator: Translator) -> float:
+    return sum(p["bytes"] for p in translator.manifest["programs"].values()) / 1e6
+
+
+def bench_arch(arch: str, args, workdir: str) -> List[str]:
+    built = build(arch, (), src_vocab=args.vocab)
+    macs = profile_model(built, args.src_len, args.steps).macs
+    torch.set_num_threads(args.threads)
+    eos = built.tgt_dict.eos()
+    one = _sources(args.vocab, [args.src_len], eos)[0]
+    many = _sources(args.vocab, [10 + (7 * i) % 31 for i in range(args.sentences)], eos, seed=1)
+    steps_total = sum(s.shape[1] for s in many)
+    rows = []
+    runners = {"fairseq eager": lambda beam, steps: Eager(built, beam, steps)}
+    for name, tr in _export_engines(built, args, workdir).items():
+        runners[name] = (lambda t: lambda beam, steps: (
+            lambda src: t.search(src, beam=beam, max_len_a=0, max_len_b=steps, min_len=steps)))(tr)
+        runners[name].size = _program_mb(tr)
+    for name, make in runners.items():
+        greedy = _median_ms(lambda: make(1, args.steps)(one), args.repeats)
+        beam = _median_ms(lambda: make(args.beam, args.steps)(one), args.repeats)
+        start = time.perf_counter()
+        for src in many:
+            make(1, src.shape[1])(src)
+        throughput = steps_total / (time.perf_counter() - start)
+        size = getattr(make, "size", None)
+        rows.append(f"  {arch:<28}{name:<18}{greedy:>10.1f}{beam:>12.1f}{throughput:>12.0f}"
+                    f"{macs / (greedy / 1e3) / 1e9:>12.2f}{'' if size is None else f'{size:>10.1f}':>10}")
+    return rows
+
+
+def bleu_rows(args, workdir: str) -> List[str]:
+    import sacrebleu
+
+    model, model_args, task = exporter.load_checkpoint(args.bleu_checkpoint, args.bleu_data)
+    spec = read_model(model, model_args)
+    sources = open(args.bleu_src, encoding="utf-8").read().splitlines()[: args.bleu_lines]
+    refs = open(args.bleu_ref, encoding="utf-8").read().splitlines()[: args.bleu_lines]
+    rows = []
+    for fmt in args.formats:
+        for int8 in (False, True):
+            out = os.path.join(workdir, "bleu", f"{fmt}_{int(int8)}")
+            exporter.export(spec, task.source_dictionary, task.target_dictionary, out, fmt, int8=int8,
+                            max_target_len=256)
+            tr = Translator(out, threads=args.threads)
+            hyps = [tr.translate(s, beam=args.beam, max_len_a=1.2, max_len_b=10).replace("@@ ", "")
+                    for s in sources]
+            bleu = sacrebleu.corpus_bleu(hyps, [refs]).score
+            rows.append(f"  {fmt:<12}{'int8' if int8 else 'float32':<10}{bleu:>8.2f}{_program_mb(tr):>10.1f}")
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--archs", nargs="*", default=DEFAULT_ARCHS, help="none: only the BLEU comparison")
+    parser.add_argument("--formats", nargs="+", default=list(ENGINES), choices=ENGINES)
+    parser.add_argument("--vocab", type=int, default=10000)
+    parser.add_argument("--src-len", type=int, default=30)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--beam", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--sentences", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--workdir", default=None, help="where the exports go (default: a temporary directory)")
+    parser.add_argument("--engines", nargs="+", default=None,
+                        help="only these exports, e.g. onnx 'onnx int8' executorch (default: every format, float32 "
+                             "and int8)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="decode with the exports already in --workdir instead of exporting again")
+    parser.add_argument("--bleu-checkpoint")
+    parser.add_argument("--bleu-data")
+    parser.add_argument("--bleu-src")
+    parser.add_argument("--bleu-ref")
+    parser.add_argument("--bleu-lines", type=int, default=200)
+    args = parser.parse_args(argv)
+    exporter._quiet_exporters()
+    workdir = args.workdir or tempfile.mkdtemp(prefix="deploy_latency_")
+    print(f"batch 1, {args.threads} thread(s), {args.src_len}-token source, {args.steps} decoder steps, "
+          f"vocabulary {args.vocab}, median of {args.repeats}; throughput: {args.sentences} sentences of 10-40 "
+          f"tokens, greedy; torch {torch.__version__}; load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} CPUs")
+    print(f"  {'architecture':<28}{'engine':<18}{'greedy ms':>10}{f'beam-{args.beam} ms':>12}{'tokens/s':>12}"
+          f"{'GMACs/s':>12}{'MB':>10}")
+    for arch in args.archs:
+        for row in bench_arch(arch, args, workdir):
+            print(row, flush=True)
+    if args.bleu_checkpoint:
+        print(f"BLEU of the exports ({args.bleu_lines} lines, beam {args.beam}, BPE removed, sacrebleu)")
+        print(f"  {'format':<12}{'weights':<10}{'BLEU':>8}{'MB':>10}")
+        for row in bleu_rows(args, workdir):
+            print(row, flush=True)
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Write the encoder and decoder-step programs as ExecuTorch (.pte, XNNPACK-delegated) or ONNX (.onnx) files,
+in float32 or with 8-bit weights. The runtimes' exporters are imported only here, only when used."""
+
+import os
+import tempfile
+from typing import Dict, List, Sequence
+
+import torch
+from torch.export import Dim
+
+from .spec import UnsupportedModelError
+
+FORMATS = {"executorch": ".pte", "onnx": ".onnx"}
+REQUIREMENTS = "pip install -r requirements-deploy.txt"
+
+
+def _need(module: str, fmt: str):
+    try:
+        return __import__(module, fromlist=["_"])
+    except ImportError as err:
+        raise UnsupportedModelError(f"--format {fmt} needs {module.split('.')[0]} ({err}); {REQUIREMENTS}") from None
+
+
+def _dims(max_batch: int, max_src: int):
+    return Dim("batch", min=1, max=max_batch), Dim("src_len", min=1, max=max_src)
+
+
+def dynamic_shapes(kind: str, n_cross: int, n_state: int, max_batch: int, max_src: int):
+    batch, src = _dims(max_batch, max_src)
+    if kind == "encoder":
+        return ({1: src},)
+    return ({0: batch}, None, [{2: src}] * n_cross, [{0: batch}] * n_state)
+
+
+def _export(module: torch.nn.Module, args, shapes):
+    if not isinstance(module, torch.fx.GraphModule):
+        module = module.eval()
+    with torch.no_grad():
+        return torch.export.export(module, args, dynamic_shapes=shapes, strict=False)
+
+
+def _quantize_pt2e(module: torch.nn.Module, args, shapes):
+    """Dynamic int8 activations with per-channel int8 weights on every linear layer (XNNPACK's recipe)."""
+    quantizer_mod = _need("executorch.backends.xnnpack.quantizer.xnnpack_quantizer", "executorch")
+    pt2e = _need("torchao.quantization.pt2e.quantize_pt2e", "executorch")
+    quantizer = quantizer_mod.XNNPACKQuantizer().set_global(
+        quantizer_mod.get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True))
+    graph = _export(module, args, shapes).module()
+    prepared = pt2e.prepare_pt2e(graph, quantizer)
+    with torch.no_grad():
+        prepared(*args)
+    return pt2e.convert_pt2e(prepared)
+
+
+def write_executorch(module: torch.nn.Module, args, shapes, path: str, int8: bool) -> None:
+    exir = _need("executorch.exir", "executorch")
+    xnnpack = _need("executorch.backends.xnnpack.partition.xnnpack_partitioner", "executorch")
+    if int8:
+        module = _quantize_pt2e(module, args, shapes)
+    program = exir.to_edge_transform_and_lower(
+        _export(module, args, shapes), partitioner=[xnnpack.XnnpackPartitioner()]).to_executorch()
+    with open(path, "wb") as f:
+        program.write_to_file(f)
+
+
+def write_onnx(module: torch.nn.Module, args, shapes, path: str, int8: bool, input_names: Sequence[str],
+               output_names: Sequence[str]) -> None:
+    _need("onnxscript", "onnx")
+    onnx = _need("onnx", "onnx")
+    target = path
+    if int8:
+        fd, target = tempfile.mkstemp(suffix=".onnx", dir=os.path.dirname(path))
+        os.close(fd)
+    with torch.no_grad():
+        program = torch.onnx.export(module.eval(), args, dynamo=True, dynamic_shapes=shapes,
+                                    input_names=list(input_names), output_names=list(output_names),
+                                    optimize=True, verbose=False)
+    program.save(target)
+    onnx.checker.check_model(target)
+    if int8:
+        quantization = _need("onnxruntime.quantization", "onnx")
+        try:
+            quantization.quantize_dynamic(target, path, weight_type=quantization.QuantType.QInt8,
+                                          per_channel=True)
+        finally:
+            os.remove(target)
+
+
+def write_program(fmt: str, module, args, shapes, path: str, int8: bool, input_names: List[str],
+                  output_names: List[str]) -> Dict:
+    if fmt == "executorch":
+        write_executorch(module, args, shapes, path, int8)
+    else:
+        write_onnx(module, args, shapes, path, int8, input_names, output_names)
+    return {"file": os.path.basename(path), "bytes": os.path.getsize(path)}

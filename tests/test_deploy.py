@@ -1,0 +1,337 @@
+"""On-device deployment (issue 14): lite-fairseq-export writes ExecuTorch / ONNX programs whose decoding, by the
+standalone runtime, gives fairseq-generate's hypotheses; damaged exports and unsupported models are refused."""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import REPO, USER_DIR, cli_env, run
+from fairseq.models import ARCH_MODEL_REGISTRY
+from model_helpers import FakeTask, build_model, make_dictionary, parse_model_args
+
+from lite_fairseq.deploy import export as exporter
+from lite_fairseq.deploy import graphs
+from lite_fairseq.deploy.adapter import read_model
+from lite_fairseq.deploy.runtime import DeployError, Translator, load_manifest
+from lite_fairseq.deploy.spec import UnsupportedModelError
+
+# small, to keep the exports short; the decoder kernels (3, 15) outlast the hypotheses (max-len-b 12): K > T
+SMALL = ["--encoder-embed-dim", 64, "--decoder-embed-dim", 64, "--encoder-ffn-embed-dim", 64,
+         "--decoder-ffn-embed-dim", 64, "--encoder-layers", 2, "--decoder-layers", 2,
+         "--encoder-kernel-size-list", "[3, 5]", "--decoder-kernel-size-list", "[3, 15]"]
+TRAIN_ARGS = [
+    "--user-dir", USER_DIR, "--arch", "lite_transformer_tiny", *SMALL, "--share-all-embeddings",
+    "--optimizer", "adam", "--lr", "0.003", "--lr-scheduler", "inverse_sqrt", "--warmup-updates", "5",
+    "--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.1", "--max-tokens", "1024",
+    "--num-workers", "0", "--seed", "3", "--cpu", "--max-update", "30", "--no-epoch-checkpoints",
+    "--log-format", "simple",
+]
+MAX_LEN_B = 12
+
+
+def _python(*args):
+    return [sys.executable, *[str(a) for a in args]]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tiny_data_bin, tmp_path_factory, run_cli):
+    save_dir = tmp_path_factory.mktemp("deploy_ckpt")
+    run_cli("train", [tiny_data_bin, *TRAIN_ARGS, "--save-dir", save_dir], timeout=600)
+    return save_dir / "checkpoint_last.pt"
+
+
+def _hypotheses(out: str):
+    found = {int(i): h for i, h in re.findall(r"^H-(\d+)\t-?[0-9.]+(?:e-?\d+)?\t(.*)$", out, re.M)}
+    return [found[i] for i in sorted(found)]
+
+
+@pytest.fixture(scope="module")
+def generated(checkpoint, tiny_data_bin, run_cli):
+    """fairseq-generate's hypotheses on the test set, batch 1 (no padding), greedy and beam 4."""
+    out = {}
+    for beam in (1, 4):
+        proc = run_cli("generate", [tiny_data_bin, "--user-dir", USER_DIR, "--path", checkpoint, "--gen-subset",
+                                    "test", "--beam", beam, "--batch-size", 1, "--max-len-b", MAX_LEN_B,
+                                    "--num-workers", 0, "--cpu"])
+        out[beam] = _hypotheses(proc.stdout)
+    return out
+
+
+@pytest.fixture(scope="module")
+def sources(tiny_corpus):
+    return (tiny_corpus / "bpe" / "test.de").read_text(encoding="utf-8").splitlines()
+
+
+def _export(checkpoint, data_bin, out, fmt, *extra):
+    return run(_python("-m", "lite_fairseq.deploy.export", "--path", checkpoint, "--data", data_bin,
+                       "--format", fmt, "--out", out, *extra), timeout=900)
+
+
+def _decode(export_dir, lines, *options, module=False, check=True):
+    """Decode with the runtime.py copied into the export (fast: no torch for onnx), or ``python -m
+    lite_fairseq.deploy`` (``module=True``)."""
+    runner = ("-m", "lite_fairseq.deploy") if module else (Path(export_dir) / "runtime.py",)
+    proc = run(_python(*runner, export_dir, "--threads", 1, "--max-len-b", MAX_LEN_B, *options),
+               stdin="".join(line + "\n" for line in lines), check=check, timeout=600)
+    return proc
+
+
+@pytest.fixture(scope="module")
+def onnx_tools():
+    """Skip (before any training) where the ONNX exporter or runtime is not installed."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+
+
+@pytest.fixture(scope="module")
+def onnx_export(onnx_tools, checkpoint, tiny_data_bin, tmp_path_factory):
+    out = tmp_path_factory.mktemp("onnx_export")
+    _export(checkpoint, tiny_data_bin, out, "onnx")
+    return out
+
+
+@pytest.fixture(scope="module")
+def executorch_tools():
+    pytest.importorskip("executorch.runtime")
+
+
+@pytest.fixture(scope="module")
+def executorch_export(executorch_tools, checkpoint, tiny_data_bin, tmp_path_factory):
+    out = tmp_path_factory.mktemp("executorch_export")
+    _export(checkpoint, tiny_data_bin, out, "executorch")
+    return out
+
+
+@pytest.mark.parametrize("beam", [1, 4])
+def test_onnx_export_decodes_like_fairseq_generate(onnx_export, generated, sources, beam):
+    out = _decode(onnx_export, sources, "--beam", beam, module=True).stdout.splitlines()
+    assert out == generated[beam]
+
+
+@pytest.mark.parametrize("beam", [1, 4])
+def test_executorch_export_decodes_like_fairseq_generate(executorch_export, generated, sources, beam):
+    out = _decode(executorch_export, sources, "--beam", beam).stdout.splitlines()
+    assert out == generated[beam]
+
+
+def test_export_directory_holds_programs_dictionaries_manifest_and_runtime(onnx_export):
+    names = sorted(p.name for p in Path(onnx_export).iterdir())
+    assert names == ["decoder_step.onnx", "dict.de.txt", "dict.en.txt", "encoder.onnx", "manifest.json",
+                     "runtime.py"]
+    manifest = load_manifest(str(onnx_export))
+    assert manifest["arch"] == "lite_transformer_tiny" and manifest["options"]["decoder_kernel_sizes"] == [3, 15]
+    decoder = manifest["programs"]["decoder"]
+    assert [i["name"] for i in decoder["inputs"][:2]] == ["tokens", "step"]
+    assert {i["dtype"] for i in decoder["inputs"][2:]} == {"float32"}
+    assert any(s["name"].endswith("_conv") and s["shape"] == ["batch", 14, 32] for s in manifest["state"])
+
+
+# A sitecustomize that makes fairseq (and torch: onnxruntime needs neither) unimportable.
+BLOCKER = """
+import sys
+class _Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in {BLOCKED!r}:
+            raise ImportError('blocked for the test: ' + name)
+sys.meta_path.insert(0, _Block())
+"""
+
+
+def test_copied_runtime_decodes_without_fairseq_or_torch(onnx_export, generated, sources, tmp_path):
+    (tmp_path / "sitecustomize.py").write_text(BLOCKER.replace("{BLOCKED!r}", repr({"fairseq", "torch"})))
+    env = dict(cli_env(), PYTHONPATH=str(tmp_path))
+    script = Path(onnx_export) / "runtime.py"
+    check = subprocess.run(_python("-c", "import fairseq"), env=env, capture_output=True, text=True)
+    assert check.returncode != 0 and "blocked for the test" in check.stderr
+    proc = subprocess.run(_python(script, onnx_export, "--beam", 4, "--max-len-b", MAX_LEN_B, "--threads", 1),
+                          input="".join(s + "\n" for s in sources), env=env, capture_output=True, text=True,
+                          cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.splitlines() == generated[4]
+
+
+def test_empty_input_line_gives_an_empty_output_line(onnx_export, generated, sources):
+    out = _decode(onnx_export, [sources[0], "", "   ", sources[1]], "--beam", 1).stdout.split("\n")
+    assert out == [generated[1][0], "", "", generated[1][1], ""]
+
+
+def test_unknown_source_words_decode_as_unk(onnx_export, generated, sources):
+    translator = Translator(str(onnx_export), threads=1)
+    src = translator.encode("qqqunseen " + sources[0])
+    assert src[0, 0] == translator.unk and src[0, -1] == translator.eos
+
+
+def test_int8_onnx_export_decodes_sane_hypotheses(onnx_tools, checkpoint, tiny_data_bin, tmp_path, sources):
+    _export(checkpoint, tiny_data_bin, tmp_path, "onnx", "--int8")
+    manifest = load_manifest(str(tmp_path))
+    assert manifest["int8"] is True
+    out = _decode(tmp_path, sources, "--beam", 4).stdout.splitlines()
+    assert len(out) == len(sources)
+    vocabulary = {line.split()[0] for line in (tmp_path / "dict.en.txt").read_text().splitlines()}
+    assert all(word in vocabulary or word == "<unk>" for line in out for word in line.split())
+    assert sum(bool(line) for line in out) >= len(out) // 2
+
+
+def _step_programs(model, arch, args, max_len=24):
+    spec = read_model(model, parse_model_args(arch, args))
+    return spec, graphs.EncoderProgram(spec).eval(), graphs.DecoderStepProgram(spec, max_len).eval()
+
+
+@pytest.mark.parametrize("conv", ["dynamic", "lightweight"])
+def test_decoder_step_state_matches_fairseq_incremental_decoding_with_beam_reordering(conv):
+    """Kernel 15 over 8 steps (K > T) and the rows permuted between steps, as a beam search does."""
+    args = [*map(str, SMALL), "--encoder-conv-type", conv, "--decoder-conv-type", conv, "--decoder-glu", "False"]
+    model = build_model("lite_transformer_tiny", args).eval()
+    spec, encoder, step = _step_programs(model, "lite_transformer_tiny", args)
+    src = torch.tensor([[5, 9, 7, 11, 2]])
+    rows, steps = 3, 8
+    gen = torch.Generator().manual_seed(0)
+    tokens = torch.randint(4, 24, (rows, steps), generator=gen)
+    tokens[:, 0] = 2
+    _, dec_inputs = graphs.example_inputs(spec, 24, batch=rows)
+    states = [torch.zeros_like(s) for s in dec_inputs[3]]
+    with torch.no_grad():
+        cross = list(encoder(src))
+        enc_out = model.encoder(src.expand(rows, -1), src_lengths=torch.tensor([5] * rows))
+        incremental = {}
+        prefix = tokens[:, :1]
+        for t in range(steps):
+            ref, _ = model.decoder(prefix, encoder_out=enc_out, incremental_state=incremental)
+            ref = torch.log_softmax(ref[:, -1].float(), dim=-1)
+            out = step(prefix[:, -1:], torch.tensor([t]), cross, states)
+            torch.testing.assert_close(out[0], ref, atol=1e-4, rtol=1e-4)
+            states = list(out[1:])
+            order = torch.randperm(rows, generator=gen)
+            model.decoder.reorder_incremental_state_scripting(incremental, order)
+            states = [s.index_select(0, order) for s in states]
+            prefix = torch.cat([prefix.index_select(0, order), tokens[:, t + 1:t + 2]], dim=1)
+
+
+def _fairseq_translate(model, dictionary, src, beam, max_len_b):
+    from fairseq.sequence_generator import SequenceGenerator
+
+    generator = SequenceGenerator([model], dictionary, beam_size=beam, max_len_b=max_len_b)
+    sample = {"net_input": {"src_tokens": src, "src_lengths": torch.tensor([src.size(1)])}}
+    with torch.no_grad():
+        return generator.generate([model], sample)[0][0]["tokens"].tolist()
+
+
+@pytest.mark.parametrize("arch,args", [
+    ("transformer_paper_iwslt_128", ["--encoder-layers", "2", "--decoder-layers", "2"]),
+    ("lite_transformer_tiny", [*map(str, SMALL), "--encoder-glu", "False", "--encoder-conv-type", "lightweight",
+                               "--share-decoder-input-output-embed", "False"]),
+    ("lite_transformer_tiny", [*map(str, SMALL), "--encoder-normalize-before", "True",
+                               "--decoder-normalize-before", "True", "--decoder-learned-pos", "True"]),
+])
+def test_onnx_export_of_built_models_decodes_like_sequence_generator(onnx_tools, arch, args, tmp_path):
+    """fairseq's transformer and Lite options (no GLU, lightweight, separate output embedding, pre-norm, learned
+    positions), untrained: the export's greedy and beam-4 hypotheses equal SequenceGenerator's."""
+    dictionary = make_dictionary(40)
+    model = build_model(arch, args, dictionary=dictionary).eval()
+    spec = read_model(model, parse_model_args(arch, args))
+    exporter.export(spec, dictionary, dictionary, str(tmp_path), "onnx", max_target_len=16, max_batch=4)
+    translator = Translator(str(tmp_path), threads=1)
+    src = torch.tensor([[7, 12, 30, 9, 21, 2]])
+    for beam in (1, 4):
+        ours = translator.search(src.numpy(), beam=beam, max_len_b=10)
+        assert ours == _fairseq_translate(model, dictionary, src, beam, 10)
+
+
+def test_models_the_exporter_cannot_handle_are_refused_naming_what_is_unsupported():
+    lm_args = ["--decoder-layers", "1", "--decoder-kernel-size-list", "[3]"]
+    lm = build_model("lite_transformer_lm_tiny", lm_args)
+    with pytest.raises(UnsupportedModelError, match="language models cannot be exported"):
+        read_model(lm, parse_model_args("lite_transformer_lm_tiny", lm_args))
+    lstm_args = parse_model_args("lstm", ["--encoder-layers", "1", "--decoder-layers", "1"])
+    lstm_args.criterion = "cross_entropy"
+    lstm = ARCH_MODEL_REGISTRY["lstm"].build_model(lstm_args, FakeTask(make_dictionary()))
+    with pytest.raises(UnsupportedModelError, match="'lstm'.*not supported"):
+        read_model(lstm, lstm_args)
+    args = ["--adaptive-softmax-cutoff", "10,20", "--encoder-layers", "1", "--decoder-layers", "1"]
+    adaptive = build_model("transformer_paper_iwslt_128", args, dictionary=make_dictionary(40))
+    with pytest.raises(UnsupportedModelError, match="adaptive softmax"):
+        read_model(adaptive, parse_model_args("transformer_paper_iwslt_128", args))
+
+
+def test_export_cli_names_a_missing_checkpoint(tiny_data_bin, tmp_path):
+    proc = run(_python("-m", "lite_fairseq.deploy.export", "--path", tmp_path / "none.pt", "--data", tiny_data_bin,
+                       "--format", "onnx", "--out", tmp_path / "out"), check=False, timeout=300)
+    assert proc.returncode == 2 and "--path" in proc.stderr and "no such checkpoint" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def _damaged(onnx_export, tmp_path, damage):
+    broken = tmp_path / "broken"
+    shutil.copytree(onnx_export, broken)
+    damage(broken)
+    return broken
+
+
+def _rewrite_manifest(directory, change):
+    manifest = json.loads((directory / "manifest.json").read_text())
+    change(manifest)
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _truncate(directory, fix_manifest):
+    program = directory / "decoder_step.onnx"
+    program.write_bytes(program.read_bytes()[:2000])
+    if fix_manifest:
+        from lite_fairseq.deploy.runtime import sha256_of
+
+        def fix(m):
+            m["programs"]["decoder"].update(bytes=2000, sha256=sha256_of(str(program)))
+        _rewrite_manifest(directory, fix)
+
+
+DAMAGES = [
+    (lambda d: (d / "decoder_step.onnx").unlink(), "decoder_step.onnx is missing"),
+    (lambda d: (d / "manifest.json").unlink(), "is not an export directory"),
+    (lambda d: _rewrite_manifest(d, lambda m: m.update(format_version=99)), "format_version 99"),
+    (lambda d: (d / "manifest.json").write_text("{not json"), "not valid JSON"),
+    (lambda d: _truncate(d, fix_manifest=False), "truncated"),
+    (lambda d: _truncate(d, fix_manifest=True), "onnxruntime cannot load"),
+    (lambda d: _rewrite_manifest(d, lambda m: m["dictionaries"]["target"].update(size=7)), "another model"),
+]
+
+
+@pytest.mark.parametrize("damage,message", DAMAGES)
+def test_damaged_or_mismatched_export_directory_is_refused_clearly(onnx_export, tmp_path, sources, damage,
+                                                                    message):
+    broken = _damaged(onnx_export, tmp_path, damage)
+    with pytest.raises(DeployError, match=re.escape(message)):
+        Translator(str(broken))
+    if damage is DAMAGES[0][0]:  # once through the command line: a message and exit status 2, no traceback
+        proc = run(_python(Path(onnx_export) / "runtime.py", broken), stdin=sources[0] + "\n", check=False,
+                   timeout=300)
+        assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_plugin_imports_without_the_deploy_runtimes(tmp_path):
+    blocked = {"onnxruntime", "onnx", "onnxscript", "executorch", "torchao"}
+    (tmp_path / "sitecustomize.py").write_text(BLOCKER.replace("{BLOCKED!r}", repr(blocked)))
+    env = dict(cli_env(), PYTHONPATH=f"{tmp_path}:{REPO}")
+    proc = subprocess.run(_python("-c", "import lite_fairseq, lite_fairseq.deploy.export, lite_fairseq.deploy.adapter"),
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_compressed_checkpoint_exports_and_decodes_like_fairseq(onnx_tools, checkpoint, tiny_data_bin, sources,
+                                                                tmp_path):
+    """The plugin's loader decompresses a lite-fairseq-compress checkpoint; its export decodes like fairseq."""
+    compressed = tmp_path / "compressed.pt"
+    run(_python("-m", "lite_fairseq.compression.cli", "compress", checkpoint, "-o", compressed, "--sparsity", 0.3),
+        timeout=300)
+    _export(compressed, tiny_data_bin, tmp_path / "out", "onnx")
+    model, _, task = exporter.load_checkpoint(str(compressed), tiny_data_bin)
+    translator = Translator(str(tmp_path / "out"), threads=1)
+    for line in sources[:5]:
+        src = translator.encode(line)
+        expected = _fairseq_translate(model, task.target_dictionary, torch.from_numpy(src), 4, MAX_LEN_B)
+        assert translator.search(src, beam=4, max_len_b=MAX_LEN_B) == expected
