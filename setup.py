@@ -6,7 +6,8 @@ deliberately not a dependency, because it comes under several distribution names
 a user's own checkout) that all import as ``fairseq``.
 
 Optional extras: ``plot`` (matplotlib: trade-off plots, attention maps), ``rouge`` (ROUGE for summarization),
-``logging`` (tensorboardX, for ``fairseq-train --tensorboard-logdir``), ``dev`` (tests and linter).
+``logging`` (tensorboardX, for ``fairseq-train --tensorboard-logdir``), ``dev`` (tests and linter), ``deploy``
+(ONNX Runtime and ExecuTorch, for ``lite-fairseq-export``).
 The build system and the ruff and pytest settings are in pyproject.toml.
 """
 
@@ -58,6 +59,8 @@ setup(
         "rouge": ["rouge-score>=0.1.2", "nltk", "absl-py"],
         "logging": ["tensorboardX>=2.6"],
         "dev": ["pytest>=8", "hypothesis", "triton", "ruff==0.17.5"],
+        # lite-fairseq-export and its runtimes; exact pins in requirements-deploy.txt
+        "deploy": ["onnxruntime>=1.32", "onnx>=1.23", "onnxscript>=0.7", "executorch>=1.5", "torchao>=0.18"],
     },
     entry_points={
         "console_scripts": [

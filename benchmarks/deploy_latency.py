@@ -117,8 +117,8 @@ def bench_arch(arch: str, args, workdir: str) -> List[str]:
             lambda src: t.search(src, beam=beam, max_len_a=0, max_len_b=steps, min_len=steps)))(tr)
         runners[name].size = _program_mb(tr)
     for name, make in runners.items():
-        greedy = _median_ms(lambda: make(1, args.steps)(one), args.repeats)
-        beam = _median_ms(lambda: make(args.beam, args.steps)(one), args.repeats)
+        greedy = _median_ms(lambda make=make: make(1, args.steps)(one), args.repeats)
+        beam = _median_ms(lambda make=make: make(args.beam, args.steps)(one), args.repeats)
         start = time.perf_counter()
         for src in many:
             make(1, src.shape[1])(src)

@@ -272,9 +272,10 @@ class DecoderStepProgram(nn.Module):
         if self.embed_norm is not None:
             x = self.embed_norm(x)
         for i, layer in enumerate(self.layers):
-            x = layer.residual(x, layer.mix_norm, lambda h: self._mix_step(layer, h, step, states, new))
+            x = layer.residual(x, layer.mix_norm, lambda h, layer=layer: self._mix_step(layer, h, step, states, new))
             keys, values = cross[2 * i], cross[2 * i + 1]
-            x = layer.residual(x, layer.cross_norm, lambda h: layer.cross.attend(h, keys, values))
+            x = layer.residual(x, layer.cross_norm,
+                               lambda h, layer=layer, keys=keys, values=values: layer.cross.attend(h, keys, values))
             x = layer.residual(x, layer.ffn_norm, layer.ffn)
         if self.final_norm is not None:
             x = self.final_norm(x)
