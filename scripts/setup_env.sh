@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create (or reuse) a virtual environment and install lite_fairseq with pinned dependencies.
 #   bash scripts/setup_env.sh [VENV_DIR]       (default: .venv in the repository root)
-# Set LITE_FAIRSEQ_DEV=0 to skip the test dependencies.
+# Set LITE_FAIRSEQ_DEV=0 to skip the test dependencies, LITE_FAIRSEQ_DEPLOY=0 to skip the deployment runtimes.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${1:-$root/.venv}"
@@ -19,6 +19,10 @@ echo "[setup] installing fairseq without its dependency list (requirements-fairs
 if [ "${LITE_FAIRSEQ_DEV:-1}" != "0" ]; then
   echo "[setup] installing test dependencies (requirements-dev.txt)"
   "${pip[@]}" install -q -r "$root/requirements-dev.txt"
+fi
+if [ "${LITE_FAIRSEQ_DEPLOY:-1}" != "0" ]; then
+  echo "[setup] installing the deployment runtimes (requirements-deploy.txt: ONNX Runtime, ExecuTorch)"
+  "${pip[@]}" install -q -r "$root/requirements-deploy.txt"
 fi
 echo "[setup] installing lite_fairseq (editable, no dependencies)"
 "${pip[@]}" install -q --no-deps --no-build-isolation -e "$root"
