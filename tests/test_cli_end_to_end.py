@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from conftest import TINY_SIZES, USER_DIR, cli_env, fairseq_cmd
+from conftest import TINY_SIZES
+from helpers import USER_DIR, fairseq_cmd, subprocess_env
 
 pytestmark = pytest.mark.slow  # every test here trains through the command line
 
@@ -114,7 +115,7 @@ def test_killed_training_resumes_from_checkpoint_last(tiny_data_bin, tmp_path, r
     args = [tiny_data_bin, *TRAIN_ARGS, "--save-dir", save_dir, "--save-interval-updates", 3,
             "--keep-interval-updates", 1, "--no-epoch-checkpoints"]
     proc = subprocess.Popen(fairseq_cmd("train", args + ["--max-update", 1000]), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=cli_env(), start_new_session=True)
+                            stderr=subprocess.STDOUT, text=True, env=subprocess_env(), start_new_session=True)
     try:
         # "Saved checkpoint" is logged after checkpoint_last.pt has been written completely
         _wait_for(proc, r"Saved checkpoint .* @ \d+ updates", timeout=240)

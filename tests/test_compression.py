@@ -18,7 +18,7 @@ import pytest
 import torch
 from fairseq import checkpoint_utils
 
-from conftest import REPO, USER_DIR, cli_env
+from helpers import REPO, USER_DIR, subprocess_env
 from model_helpers import build_model, make_dictionary, random_tokens
 
 import lite_fairseq  # noqa: F401
@@ -444,7 +444,7 @@ def test_cpu_int8_override_refused_for_fairseq_transformer(tiny_data_bin, run_cl
 def test_compression_sweep_script(trained_checkpoint, tiny_data_bin, tmp_path):
     """benchmarks/compression_sweep.sh end to end (2 fine-tuning updates a row): the dense control and one row
     pruned gradually (the default), then one row pruned once and fine-tuned with the masks (SWEEP_PRUNE=oneshot)."""
-    env = cli_env()
+    env = subprocess_env()
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env.update(SWEEP_SPARSITIES="0 0.5", SWEEP_UPDATES="2", SWEEP_BEAM="2", PYTHON=sys.executable)
 

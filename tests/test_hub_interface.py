@@ -15,7 +15,7 @@ import torch
 from fairseq.data import Dictionary
 
 from authors_checkpoint_reference import authors_args, authors_checkpoint, authors_state_dict
-from conftest import USER_DIR, run
+from helpers import USER_DIR, run
 from lite_fairseq.models import LiteTransformerModel
 
 SENTENCES = ["Der Hund sieht die Katze.", "Anna hat gestern ein Buch gelesen."]

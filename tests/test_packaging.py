@@ -17,8 +17,8 @@ import networkx as nx
 import pytest
 
 import lite_fairseq
+from helpers import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "lite_fairseq"
 MAX_LINES = 400
 

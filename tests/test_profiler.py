@@ -1,21 +1,15 @@
 """The Mult-Adds / #Params profiler: the paper's rows, hand-computed cases, the convention, the report."""
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn as nn
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from lite_fairseq.profiler import ProfilerError, build, count_macs, profile  # noqa: E402
-from lite_fairseq.profiler.counting import INCLUDED_PARTS, _Counter  # noqa: E402
-from lite_fairseq.profiler.report import format_table  # noqa: E402
-from lite_fairseq.modules import DynamicConvTBC  # noqa: E402
+from lite_fairseq.profiler import ProfilerError, build, count_macs, profile
+from lite_fairseq.profiler.counting import INCLUDED_PARTS, _Counter
+from lite_fairseq.profiler.report import format_table
+from lite_fairseq.modules import DynamicConvTBC
 
 # fairseq's IWSLT'14 De-En preparation (joint BPE 10k) gives dict.de.txt 8848 and dict.en.txt 6632 entries; the
 # IWSLT #Params of the paper include the (untied) decoder output projection, which depends on the latter.

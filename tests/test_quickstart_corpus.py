@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from conftest import QUICKSTART_CLI, cli_env
+from helpers import QUICKSTART_CLI, subprocess_env
 from corpus import lexicon as L
 from corpus.generate import generate, word_count, write_corpus
 from corpus.grammar import NP, Clause
@@ -151,7 +151,7 @@ def test_tokenize_roundtrip_and_hypothesis_parsing():
 
 
 def _cli(*args, stdin=None):
-    return subprocess.run([sys.executable, str(QUICKSTART_CLI), *map(str, args)], input=stdin, env=cli_env(),
+    return subprocess.run([sys.executable, str(QUICKSTART_CLI), *map(str, args)], input=stdin, env=subprocess_env(),
                           capture_output=True, text=True, cwd=QUICKSTART_CLI.anchor)
 
 

@@ -4,7 +4,7 @@ import struct
 
 import pytest
 
-from conftest import USER_DIR
+from helpers import USER_DIR
 
 pytestmark = pytest.mark.slow
 

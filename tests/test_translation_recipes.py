@@ -19,11 +19,10 @@ import torch
 
 import lite_fairseq  # noqa: F401  (the checkpoint allow-list)
 
-from conftest import REPO, run
+from helpers import EXAMPLES, REPO, run, run_script
 from lite_fairseq.checkpoint_safety import load_checkpoint
-from lite_fairseq.quickstart.corpus import generate
+from corpus.generate import generate  # examples/quickstart/corpus
 
-EXAMPLES = REPO / "examples"
 RECIPE_PY = EXAMPLES / "translation" / "recipe.py"
 IWSLT_TEST_SETS = ["IWSLT14.TED.dev2010", "IWSLT14.TEDX.dev2012", "IWSLT14.TED.tst2010", "IWSLT14.TED.tst2011",
                    "IWSLT14.TED.tst2012"]
@@ -85,16 +84,8 @@ def sgm(setid, lang, sentences, src):
 
 
 def script(recipe, name, *args, env=None, check=True, timeout=300):
-    full_env = dict(os.environ, WORKERS="1", PYTHON=sys.executable, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-                    **(env or {}))
-    full_env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + full_env.get("PATH", "")
-    cmd = ["bash", str(EXAMPLES / recipe / name), *map(str, args)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=timeout,
-                          cwd=str(REPO))
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{recipe}/{name} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n"
-                             f"{proc.stderr[-3000:]}")
-    return proc
+    return run_script(f"{recipe}/{name}", *args, cwd=REPO, check=check, timeout=timeout,
+                      **{"WORKERS": "1", **(env or {})})
 
 
 def lines(path):
