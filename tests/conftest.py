@@ -87,3 +87,28 @@ def tiny_data_bin(tiny_corpus):
     for name in ("dict.de.txt", "dict.en.txt", "train.de-en.de.bin", "test.de-en.en.idx"):
         assert (dest / name).exists(), f"fairseq-preprocess did not write {name}"
     return str(dest)
+
+
+# The one tiny translation model the end-to-end tests share (fairseq-generate, -interactive, -validate, the hub
+# interface, compression): lite_transformer_tiny with shared embeddings, 6 updates, validation on (so both
+# checkpoint_last.pt and checkpoint_best.pt exist), per-update logging. Tests that need other training options
+# train their own.
+TINY_TRAIN_ARGS = [
+    "--user-dir", USER_DIR, "--arch", "lite_transformer_tiny", "--share-all-embeddings",
+    "--optimizer", "adam", "--adam-betas", "(0.9, 0.98)", "--lr", "0.001",
+    "--lr-scheduler", "inverse_sqrt", "--warmup-updates", "10",
+    "--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.1",
+    "--max-tokens", "1024", "--num-workers", "0", "--seed", "3", "--cpu",
+    "--log-format", "simple", "--log-interval", "1",
+]
+TINY_TRAIN_UPDATES = 6
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tiny_data_bin, tmp_path_factory):
+    """Train the shared tiny model once per session; returns (save_dir: Path, training log: str). Tests must not
+    write into save_dir (copy what they change)."""
+    save_dir = tmp_path_factory.mktemp("tiny_checkpoint")
+    proc = run(fairseq_cmd("train", [tiny_data_bin, *TINY_TRAIN_ARGS, "--max-update", TINY_TRAIN_UPDATES,
+                                     "--save-dir", save_dir, "--no-epoch-checkpoints"]))
+    return save_dir, proc.stdout + proc.stderr

@@ -119,6 +119,7 @@ def test_lightweight_sides_never_get_a_glu(tmp_path):
     assert state["model"]["encoder.layers.0.self_attn.branches.1.linear1.weight"].shape == (16, 16)
 
 
+@pytest.mark.slow  # fairseq-generate end to end
 def test_fairseq_generate_runs_from_the_converted_file(tmp_path):
     data = binarise(tmp_path / "corpus")
     vocab = len(Dictionary.load(str(data / "dict.src.txt")))

@@ -147,15 +147,17 @@ def iwslt_trained(iwslt, tmp_path_factory):
     return save, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow  # trains through train.sh
 def test_iwslt_train_runs_the_authors_schedule_and_keeps_epoch_checkpoints(iwslt_trained):
     save, log = iwslt_trained
     assert "batch: 1 device(s) x 4096 tokens x update-freq 1 = 4096 tokens per update" in log
-    assert "'lr_scheduler': 'inverse_sqrt'" in log or "inverse_sqrt" in log
+    assert re.search(r"'lr_scheduler': \{'_name': 'inverse_sqrt'", log), "train.sh did not select inverse_sqrt"
     assert re.search(r"'warmup_updates': 4000", log) and re.search(r"'weight_decay': 0\.0001", log)
     assert re.search(r"\bdropout=0\.2\b|'dropout': 0\.2\b", log)
     assert (save / "checkpoint1.pt").is_file() and (save / "checkpoint2.pt").is_file()
 
 
+@pytest.mark.slow  # trains through train.sh
 def test_iwslt_evaluate_averages_checkpoints_and_scores_bleu_and_sacrebleu(iwslt, iwslt_trained, tmp_path):
     _, data, tests, _ = iwslt
     save, _ = iwslt_trained
@@ -216,6 +218,7 @@ def test_wmt_en_fr_prepare_normalises_tokenises_with_hyphen_splitting_and_joins_
     assert len(lines(data / "work" / "bpe" / "test.en")) == len(tests)
 
 
+@pytest.mark.slow  # trains through train.sh
 def test_wmt_en_fr_train_and_evaluate_on_cpu(wmt_en_fr, tmp_path):
     data, tests = wmt_en_fr
     save = tmp_path / "ckpt"
@@ -257,6 +260,7 @@ def wmt_en_de(tmp_path_factory):
     return data, tests
 
 
+@pytest.mark.slow  # trains through train.sh
 def test_wmt_en_de_train_and_evaluate_with_compound_splitting(wmt_en_de, tmp_path):
     data, tests = wmt_en_de
     assert lines(data / "dict.en.txt") == lines(data / "dict.de.txt")
