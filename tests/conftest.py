@@ -91,7 +91,8 @@ def tiny_data_bin(tiny_corpus):
 
 # The one tiny translation model the end-to-end tests share (fairseq-generate, -interactive, -validate, the hub
 # interface, compression): lite_transformer_tiny with shared embeddings, 6 updates, validation on (so both
-# checkpoint_last.pt and checkpoint_best.pt exist), per-update logging. Tests that need other training options
+# checkpoint_last.pt and checkpoint_best.pt exist), per-update logging, TensorBoard event files under
+# save_dir/tensorboard (fairseq only warns when tensorboardX is missing). Tests that need other training options
 # train their own.
 TINY_TRAIN_ARGS = [
     "--user-dir", USER_DIR, "--arch", "lite_transformer_tiny", "--share-all-embeddings",
@@ -110,5 +111,6 @@ def tiny_checkpoint(tiny_data_bin, tmp_path_factory):
     write into save_dir (copy what they change)."""
     save_dir = tmp_path_factory.mktemp("tiny_checkpoint")
     proc = run(fairseq_cmd("train", [tiny_data_bin, *TINY_TRAIN_ARGS, "--max-update", TINY_TRAIN_UPDATES,
-                                     "--save-dir", save_dir, "--no-epoch-checkpoints"]))
+                                     "--save-dir", save_dir, "--no-epoch-checkpoints",
+                                     "--tensorboard-logdir", save_dir / "tensorboard"]))
     return save_dir, proc.stdout + proc.stderr
