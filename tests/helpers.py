@@ -4,7 +4,7 @@ Test modules import from here (``from helpers import REPO, run``); tests/conftes
 the checkout's ``lite_fairseq``, the quickstart corpus generator (``import corpus``) and ``benchmarks/`` are
 importable in every test module, and nothing else edits ``sys.path``.
 
-- Paths: ``REPO``, ``USER_DIR`` (what ``--user-dir`` gets), ``EXAMPLES``, ``BENCHMARKS``, ``QUICKSTART``,
+- Paths: ``REPO``, ``TESTS``, ``USER_DIR`` (what ``--user-dir`` gets), ``EXAMPLES``, ``BENCHMARKS``, ``QUICKSTART``,
   ``QUICKSTART_CLI``.
 - ``subprocess_env(**extra)``: the environment of every subprocess (checkout importable, this interpreter's console
   scripts first on PATH, one intra-op thread: tiny models on a small shared machine run many times slower with
@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+TESTS = REPO / "tests"  # tests/data/ holds recorded reference data
 USER_DIR = str(REPO / "lite_fairseq")
 EXAMPLES = REPO / "examples"
 BENCHMARKS = REPO / "benchmarks"

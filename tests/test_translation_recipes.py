@@ -7,9 +7,7 @@ CPU for a few updates of a tiny model, evaluate.sh (checkpoint averaging, beam s
 import gzip
 import io
 import json
-import os
 import re
-import subprocess
 import sys
 import tarfile
 from pathlib import Path
@@ -19,7 +17,7 @@ import torch
 
 import lite_fairseq  # noqa: F401  (the checkpoint allow-list)
 
-from helpers import EXAMPLES, REPO, run, run_script
+from helpers import EXAMPLES, REPO, run, run_script, subprocess_env
 from lite_fairseq.checkpoint_safety import load_checkpoint
 from corpus.generate import generate  # examples/quickstart/corpus
 
@@ -336,11 +334,12 @@ def test_fetch_archive_downloads_by_default_then_reuses_the_download(tmp_path):
     write_tar(tmp_path / "de-en.tgz", {"de-en/train.tags.de-en.de": "Hallo .\n"})
     fetch = f'source "{EXAMPLES}/translation/common.sh" && fetch_archive "$1" "$2"'
     args = ["bash", "-c", fetch, "fetch", tmp_path / "orig", (tmp_path / "de-en.tgz").as_uri()]
-    env = {k: v for k, v in os.environ.items() if k != "ARCHIVES"}
-    first = subprocess.run(list(map(str, args)), capture_output=True, text=True, env=env, check=True)
+    env = subprocess_env()
+    env.pop("ARCHIVES", None)
+    first = run(args, env=env)
     assert "downloading file://" in first.stdout
     assert (tmp_path / "orig" / "de-en" / "train.tags.de-en.de").read_text() == "Hallo .\n"
-    second = subprocess.run(list(map(str, args)), capture_output=True, text=True, env=env, check=True)
+    second = run(args, env=env)
     assert "de-en.tgz already downloaded" in second.stdout
 
 
