@@ -4,71 +4,30 @@
 - ``tiny_data_bin``: path (str) of the binarised tiny corpus (fairseq-preprocess, joined dictionary).
 - ``run_cli``: run a fairseq command line (``run_cli("train", [...])`` runs ``python -m fairseq_cli.train``,
   the module behind the ``fairseq-train`` console script) with the repository importable.
+
+Paths, the subprocess environment and ``run`` live in tests/helpers.py (which also documents the markers).
 """
 
 import os
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
+# helpers sets up sys.path (the checkout, examples/quickstart, benchmarks/) before anything imports lite_fairseq.
+# The names below are imported here too, so ``from conftest import REPO, run`` keeps working; new code imports them
+# from helpers.
+from helpers import (QUICKSTART_CLI, REPO, USER_DIR, cli_env, console_script, fairseq_cmd, run,  # noqa: F401
+                     subprocess_env)
+
 # Kernel tests run Triton's CPU interpreter where there is no GPU. TRITON_INTERPRET must be set before Triton is
 # first imported, so it is set here, at collection time, and only when no CUDA device exists (with one, the same
-# tests run the compiled kernels on the GPU). This is the only conftest.py: test modules import helpers from it by
-# name (``from conftest import ...``), which a second conftest.py would shadow.
+# tests run the compiled kernels on the GPU). This is the only conftest.py.
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))  # the checkout's lite_fairseq, also when it is not pip-installed
-USER_DIR = str(REPO / "lite_fairseq")
-# The quickstart corpus generator is an example, not part of the plugin: examples/quickstart/corpus/. This is the
-# one place that makes it importable for the tests (``import corpus``); its command line is QUICKSTART_CLI.
-QUICKSTART = REPO / "examples" / "quickstart"
-QUICKSTART_CLI = QUICKSTART / "corpus_cli.py"
-if str(QUICKSTART) not in sys.path:
-    sys.path.insert(0, str(QUICKSTART))
-
 TINY_SIZES = {"train": 400, "valid": 40, "test": 20}
 TINY_BPE_MERGES = 300
-
-
-def cli_env():
-    """Environment for subprocesses: the checkout importable, two threads, no stray user-dir state."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    env.setdefault("OMP_NUM_THREADS", "2")
-    env.setdefault("MKL_NUM_THREADS", "2")
-    return env
-
-
-def _console_script(name):
-    """A console script of this interpreter's environment (e.g. subword-nmt), as a user would type it."""
-    path = Path(sys.executable).parent / name
-    if not path.exists():
-        raise RuntimeError(f"console script {name!r} not found next to {sys.executable}; install the project's "
-                           "requirements into this environment")
-    return str(path)
-
-
-def run(cmd, *, cwd=None, stdin=None, timeout=300, check=True):
-    """Run a command, return CompletedProcess with text stdout/stderr; on failure show the tail of both."""
-    cmd = [str(c) for c in cmd]
-    proc = subprocess.run(cmd, cwd=cwd, input=stdin, capture_output=True, text=True, env=cli_env(),
-                          timeout=timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f"command failed with exit code {proc.returncode}: {' '.join(map(str, cmd))}\n"
-            f"--- stdout (tail) ---\n{proc.stdout[-3000:]}\n--- stderr (tail) ---\n{proc.stderr[-3000:]}")
-    return proc
-
-
-def fairseq_cmd(tool, args):
-    """``fairseq-<tool> args`` as the equivalent ``python -m fairseq_cli.<tool> args``."""
-    return [sys.executable, "-m", f"fairseq_cli.{tool}"] + [str(a) for a in args]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -103,7 +62,7 @@ def tiny_corpus(tmp_path_factory):
         for lang in ("de", "en"):
             lines = (raw / f"{split}.{lang}").read_text(encoding="utf-8").splitlines()
             (tok / f"{split}.{lang}").write_text("".join(tokenize(s) + "\n" for s in lines), encoding="utf-8")
-    subword_nmt = _console_script("subword-nmt")
+    subword_nmt = console_script("subword-nmt")
     run([subword_nmt, "learn-joint-bpe-and-vocab", "--input", tok / "train.de", tok / "train.en",
          "-s", TINY_BPE_MERGES, "-o", root / "codes", "--write-vocabulary", root / "vocab.de", root / "vocab.en"])
     for split in TINY_SIZES:
@@ -128,3 +87,30 @@ def tiny_data_bin(tiny_corpus):
     for name in ("dict.de.txt", "dict.en.txt", "train.de-en.de.bin", "test.de-en.en.idx"):
         assert (dest / name).exists(), f"fairseq-preprocess did not write {name}"
     return str(dest)
+
+
+# The one tiny translation model the end-to-end tests share (fairseq-generate, -interactive, -validate, the hub
+# interface, compression): lite_transformer_tiny with shared embeddings, 6 updates, validation on (so both
+# checkpoint_last.pt and checkpoint_best.pt exist), per-update logging, TensorBoard event files under
+# save_dir/tensorboard (fairseq only warns when tensorboardX is missing). Tests that need other training options
+# train their own.
+TINY_TRAIN_ARGS = [
+    "--user-dir", USER_DIR, "--arch", "lite_transformer_tiny", "--share-all-embeddings",
+    "--optimizer", "adam", "--adam-betas", "(0.9, 0.98)", "--lr", "0.001",
+    "--lr-scheduler", "inverse_sqrt", "--warmup-updates", "10",
+    "--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.1",
+    "--max-tokens", "1024", "--num-workers", "0", "--seed", "3", "--cpu",
+    "--log-format", "simple", "--log-interval", "1",
+]
+TINY_TRAIN_UPDATES = 6
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tiny_data_bin, tmp_path_factory):
+    """Train the shared tiny model once per session; returns (save_dir: Path, training log: str). Tests must not
+    write into save_dir (copy what they change)."""
+    save_dir = tmp_path_factory.mktemp("tiny_checkpoint")
+    proc = run(fairseq_cmd("train", [tiny_data_bin, *TINY_TRAIN_ARGS, "--max-update", TINY_TRAIN_UPDATES,
+                                     "--save-dir", save_dir, "--no-epoch-checkpoints",
+                                     "--tensorboard-logdir", save_dir / "tensorboard"]))
+    return save_dir, proc.stdout + proc.stderr

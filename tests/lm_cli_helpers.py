@@ -1,37 +1,9 @@
-"""Helpers of the language-model and summarization script tests: tiny corpora in the real formats, and running the
-example scripts with the checkout importable (no network, nothing outside the test's tmp dir)."""
+"""Tiny corpora in the real formats for the language-model and summarization script tests (which run the example
+scripts with helpers.run_script), and reading fairseq-eval-lm's perplexity."""
 
-import os
 import random
 import re
-import subprocess
-import sys
 from pathlib import Path
-
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLES = REPO / "examples"
-
-
-def script_env(**extra):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")  # fairseq-*, subword-nmt
-    env["PYTHON"] = sys.executable
-    # one thread: on a small shared machine more threads thrash and make tiny models 10-100x slower
-    env["OMP_NUM_THREADS"] = "1"
-    env["MKL_NUM_THREADS"] = "1"
-    env.update({k: str(v) for k, v in extra.items()})
-    return env
-
-
-def run_script(script, *args, cwd, stdin=None, check=True, timeout=300, **env):
-    cmd = ["bash", str(EXAMPLES / script)] + [str(a) for a in args]
-    proc = subprocess.run(cmd, cwd=cwd, input=stdin, capture_output=True, text=True, env=script_env(**env),
-                          timeout=timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed with exit code {proc.returncode}\n--- stdout (tail)\n"
-                             f"{proc.stdout[-3000:]}\n--- stderr (tail)\n{proc.stderr[-3000:]}")
-    return proc
 
 
 def write_wikitext(out: Path, n_train=300, n_eval=30, seed=0):

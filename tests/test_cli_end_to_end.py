@@ -10,35 +10,26 @@ import time
 
 import pytest
 
-from conftest import TINY_SIZES, USER_DIR, cli_env, fairseq_cmd
+from conftest import TINY_SIZES, TINY_TRAIN_ARGS, TINY_TRAIN_UPDATES
+from helpers import USER_DIR, fairseq_cmd, subprocess_env
 
 pytestmark = pytest.mark.slow  # every test here trains through the command line
 
-TRAIN_ARGS = [
-    "--user-dir", USER_DIR, "--arch", "lite_transformer_tiny", "--share-all-embeddings",
-    "--optimizer", "adam", "--adam-betas", "(0.9, 0.98)", "--lr", "0.001",
-    "--lr-scheduler", "inverse_sqrt", "--warmup-updates", "10",
-    "--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.1",
-    "--max-tokens", "1024", "--num-workers", "0", "--seed", "3", "--cpu",
-    "--log-format", "simple", "--log-interval", "1",
-]
+TRAIN_ARGS = TINY_TRAIN_ARGS
 
 
 @pytest.fixture(scope="module")
-def trained(tiny_data_bin, tmp_path_factory, run_cli):
-    """A tiny model trained for a few updates; returns (save_dir, train log)."""
-    save_dir = tmp_path_factory.mktemp("ckpt")
-    proc = run_cli("train", [tiny_data_bin, *TRAIN_ARGS, "--max-update", 6, "--save-dir", save_dir,
-                             "--no-epoch-checkpoints"])
-    return save_dir, proc.stdout + proc.stderr
+def trained(tiny_checkpoint):
+    """The session's tiny model (conftest.py), trained for TINY_TRAIN_UPDATES; (save_dir, train log)."""
+    return tiny_checkpoint
 
 
 def test_train_saves_checkpoints(trained):
     save_dir, log = trained
     assert (save_dir / "checkpoint_last.pt").is_file()
     assert (save_dir / "checkpoint_best.pt").is_file()
-    assert "lite_transformer" in log and "LiteTransformer" in log or "lite_transformer_tiny" in log
-    assert re.search(r"num_updates[ =]6\b", log), "training did not reach --max-update 6"
+    assert "LiteTransformerModel" in log and "lite_transformer_tiny" in log, "not the registered architecture"
+    assert re.search(rf"num_updates[ =]{TINY_TRAIN_UPDATES}\b", log), "training did not reach --max-update"
     losses = [float(x) for x in re.findall(r"train_inner \|.*? loss=([0-9.]+)", log)]
     assert len(losses) >= 5 and all(l == l and l > 0 for l in losses), f"bad training losses: {losses}"
 
@@ -114,7 +105,7 @@ def test_killed_training_resumes_from_checkpoint_last(tiny_data_bin, tmp_path, r
     args = [tiny_data_bin, *TRAIN_ARGS, "--save-dir", save_dir, "--save-interval-updates", 3,
             "--keep-interval-updates", 1, "--no-epoch-checkpoints"]
     proc = subprocess.Popen(fairseq_cmd("train", args + ["--max-update", 1000]), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=cli_env(), start_new_session=True)
+                            stderr=subprocess.STDOUT, text=True, env=subprocess_env(), start_new_session=True)
     try:
         # "Saved checkpoint" is logged after checkpoint_last.pt has been written completely
         _wait_for(proc, r"Saved checkpoint .* @ \d+ updates", timeout=240)

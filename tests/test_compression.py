@@ -8,17 +8,13 @@ trained for a few updates on the tiny corpus of conftest.py.
 import argparse
 import io
 import math
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 from fairseq import checkpoint_utils
 
-from conftest import REPO, USER_DIR, cli_env
+from helpers import BENCHMARKS, USER_DIR, run, subprocess_env
 from model_helpers import build_model, make_dictionary, random_tokens
 
 import lite_fairseq  # noqa: F401
@@ -269,11 +265,9 @@ TRAIN_OPTS = ["--arch", "lite_transformer_tiny", "--share-all-embeddings", "--op
 
 
 @pytest.fixture(scope="module")
-def trained_checkpoint(tiny_data_bin, run_cli, tmp_path_factory):
-    save = tmp_path_factory.mktemp("compress_train")
-    run_cli("train", [tiny_data_bin, "--user-dir", USER_DIR, *TRAIN_OPTS, "--max-update", "4",
-                      "--save-dir", save])
-    return save / "checkpoint_last.pt"
+def trained_checkpoint(tiny_checkpoint):
+    """The session's tiny lite_transformer_tiny checkpoint (conftest.py); TRAIN_OPTS fine-tune the same arch."""
+    return tiny_checkpoint[0] / "checkpoint_last.pt"
 
 
 def _hypotheses(stdout):
@@ -286,6 +280,7 @@ def _generate(run_cli, data, path, *extra):
     return out
 
 
+@pytest.mark.slow  # trains or decodes through the command line
 def test_generate_from_compressed_checkpoint(trained_checkpoint, tiny_data_bin, run_cli, tmp_path, capsys):
     out = tmp_path / "compressed.pt"
     assert compress_main(["compress", str(trained_checkpoint), "-o", str(out), "--sparsity", "0.5"]) == 0
@@ -310,6 +305,7 @@ def test_generate_from_compressed_checkpoint(trained_checkpoint, tiny_data_bin, 
     assert len(_hypotheses(int8.stdout)) == n_src
 
 
+@pytest.mark.slow  # trains or decodes through the command line
 def test_prune_then_finetune_keeps_zeros(trained_checkpoint, tiny_data_bin, run_cli, tmp_path):
     pruned_dir = tmp_path / "pruned"
     assert compress_main(["prune", str(trained_checkpoint), "--sparsity", "0.5", "--out-dir", str(pruned_dir)]) == 0
@@ -368,7 +364,7 @@ def test_gradual_pruning_in_memory_keeps_earlier_masks_and_never_revives():
         task.gradual_prune(model, update)
         task.gradual_prune(model, update)  # a second batch of the same update: no second step
         task.apply_masks(model)
-        weights = task._prunable(model)
+        weights = _prunable_weights(model)
         zeros = {n: w == 0 for n, w in weights.items()}
         if zeros_before is not None:
             assert all(bool((zeros[n] | ~zeros_before[n]).all()) for n in zeros)  # once zero, zero for good
@@ -381,7 +377,13 @@ def test_gradual_pruning_in_memory_keeps_earlier_masks_and_never_revives():
             for p in model.parameters():
                 p.add_(torch.randn(p.shape, generator=g) * 0.01)
     task.apply_masks(model)  # what optimizer_step does after the update
-    assert sparsity_of(task._prunable(model).values()) == pytest.approx(0.5, abs=1e-4)
+    assert sparsity_of(_prunable_weights(model).values()) == pytest.approx(0.5, abs=1e-4)
+
+
+def _prunable_weights(model):
+    """The weights the masked task prunes: prunable_names without the embeddings (--no-prune-embeddings)."""
+    params = {name: p.data for name, p in model.named_parameters()}
+    return {name: params[name] for name in prunable_names(params, include_embeddings=False)}
 
 
 def _prunable_sparsity(state_dict):
@@ -392,6 +394,7 @@ GRADUAL = ["--task", "translation_masked", "--prune-target-sparsity", "0.6", "--
            "--prune-frequency", "2"]
 
 
+@pytest.mark.slow  # trains or decodes through the command line
 def test_gradual_pruning_reaches_target_keeps_zeros_on_resume_and_compresses(trained_checkpoint, tiny_data_bin,
                                                                              run_cli, tmp_path):
     save = tmp_path / "gradual"
@@ -441,18 +444,15 @@ def test_cpu_int8_override_refused_for_fairseq_transformer(tiny_data_bin, run_cl
         checkpoint_utils.load_checkpoint_to_cpu(str(path), {"cpu_int8": True})
 
 
+@pytest.mark.slow  # trains or decodes through the command line
 def test_compression_sweep_script(trained_checkpoint, tiny_data_bin, tmp_path):
     """benchmarks/compression_sweep.sh end to end (2 fine-tuning updates a row): the dense control and one row
     pruned gradually (the default), then one row pruned once and fine-tuned with the masks (SWEEP_PRUNE=oneshot)."""
-    env = cli_env()
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env.update(SWEEP_SPARSITIES="0 0.5", SWEEP_UPDATES="2", SWEEP_BEAM="2", PYTHON=sys.executable)
+    knobs = dict(SWEEP_SPARSITIES="0 0.5", SWEEP_UPDATES="2", SWEEP_BEAM="2")
 
-    def sweep(out, **knobs):
-        proc = subprocess.run(["bash", str(REPO / "benchmarks" / "compression_sweep.sh"), tiny_data_bin,
-                               str(trained_checkpoint), str(out), *TRAIN_OPTS[:3]], env={**env, **knobs},
-                              capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    def sweep(out, **more):
+        proc = run(["bash", BENCHMARKS / "compression_sweep.sh", tiny_data_bin, trained_checkpoint, out,
+                    *TRAIN_OPTS[:3]], env=subprocess_env(**{**knobs, **more}), timeout=600)
         return proc, (out / "summary.txt").read_text().splitlines()
 
     proc, rows = sweep(tmp_path / "sweep")

@@ -15,7 +15,8 @@ from authors_checkpoint_reference import (PAD, authors_args, authors_checkpoint,
 from lite_fairseq.checkpoint_safety import CheckpointLoadError
 from lite_fairseq.convert import ConversionError, cli_main, convert_file, convert_state
 from lite_fairseq.models.standalone import placeholder_dictionary
-from tiny_parallel_corpus import REPO, USER_DIR, binarise, fairseq_cli, run
+from helpers import REPO, USER_DIR, fairseq_cmd, run
+from tiny_parallel_corpus import binarise
 
 VOCAB = 20
 
@@ -118,6 +119,7 @@ def test_lightweight_sides_never_get_a_glu(tmp_path):
     assert state["model"]["encoder.layers.0.self_attn.branches.1.linear1.weight"].shape == (16, 16)
 
 
+@pytest.mark.slow  # fairseq-generate end to end
 def test_fairseq_generate_runs_from_the_converted_file(tmp_path):
     data = binarise(tmp_path / "corpus")
     vocab = len(Dictionary.load(str(data / "dict.src.txt")))
@@ -126,11 +128,11 @@ def test_fairseq_generate_runs_from_the_converted_file(tmp_path):
     torch.save(authors_checkpoint(args, authors_state_dict(args, vocab)), src, _use_new_zipfile_serialization=False)
     out = tmp_path / "converted.pt"
     run([sys.executable, "-m", "lite_fairseq.convert", src, out], timeout=120, cwd=REPO)
-    proc = run(fairseq_cli("generate") + [
+    proc = run(fairseq_cmd("generate", [
         data, "--user-dir", USER_DIR, "--path", out, "--gen-subset", "test", "--beam", "2", "--batch-size", "4",
         # fairseq-generate drops sentences when --batch-size is below --required-batch-size-multiple (8)
         "--required-batch-size-multiple", "1", "--max-len-b", "12", "--cpu", "--source-lang", "src",
-        "--target-lang", "tgt"], timeout=180, cwd=REPO)
+        "--target-lang", "tgt"]), timeout=180, cwd=REPO)
     hypotheses = [line for line in proc.stdout.splitlines() if line.startswith("H-")]
     assert len(hypotheses) == 8, proc.stdout[-2000:]
     assert "Generate test with beam=2" in proc.stdout + proc.stderr

@@ -5,11 +5,13 @@ import dataclasses
 
 import pytest
 import torch
+import torch.nn.functional as F
 from fairseq.modules import MultiheadAttention
 from fairseq.modules.dynamic_convolution import DynamicConv1dTBC
 from fairseq.modules.lightweight_convolution import LightweightConv1dTBC
 
 from lite_fairseq import kernels
+from lite_fairseq.kernels.dynamic_conv_torch import dynamic_conv_torch, softmax_over_taps
 from lite_fairseq.modules import (BranchSpec, ConvBranch, DynamicConvTBC, LayerConfig, LightweightConvTBC,
                                   LiteDecoderLayer, LiteEncoderLayer, LongShortRangeAttention, conv_padding)
 
@@ -150,11 +152,20 @@ def test_incremental_state_needs_a_causal_convolution():
 
 
 def test_weight_dropout_drops_kernel_taps_in_training_only():
-    torch.manual_seed(0)
-    conv = DynamicConvTBC(8, 7, 3, 2, weight_dropout=0.999)
-    x = torch.randn(10, 2, 8)
-    assert conv.eval()(x).abs().sum() > 0
-    assert conv.train()(x).abs().max() == 0 or conv.train()(x).abs().mean() < conv.eval()(x).abs().mean() * 0.2
+    """DropConnect on the normalised kernels: in training, taps zeroed and the rest scaled by 1/(1-p), exactly as
+    F.dropout with the same seed does it; in eval, the plain softmax kernels."""
+    conv = DynamicConvTBC(8, 7, 3, 2, weight_dropout=0.5, backend="torch")
+    x = torch.randn(10, 2, 8, generator=torch.Generator().manual_seed(0))
+    x_bct = x.permute(1, 2, 0)
+    with torch.no_grad():
+        weight = softmax_over_taps(conv.kernel_logits(x), dim=2)
+        torch.testing.assert_close(conv.eval()(x), dynamic_conv_torch(x_bct, weight, 3).permute(2, 0, 1))
+        torch.manual_seed(1)
+        trained = conv.train()(x)
+        torch.manual_seed(1)
+        dropped = F.dropout(weight, p=0.5, training=True)
+        assert 0.3 < float((dropped == 0).float().mean()) < 0.7
+        torch.testing.assert_close(trained, dynamic_conv_torch(x_bct, dropped, 3).permute(2, 0, 1))
 
 
 def test_lsra_splits_channels_between_branches():

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import REPO, USER_DIR, cli_env, run
+from helpers import REPO, USER_DIR, cli_env, run
 from fairseq.models import ARCH_MODEL_REGISTRY
 from model_helpers import FakeTask, build_model, make_dictionary, parse_model_args
 

@@ -27,7 +27,8 @@ import pytest
 import torch
 
 import lite_fairseq  # noqa: F401  (allow-lists fairseq's checkpoint types for torch.load)
-from tiny_parallel_corpus import REPO, USER_DIR, binarise, run, subprocess_env
+from helpers import REPO, USER_DIR, run, subprocess_env
+from tiny_parallel_corpus import binarise
 
 pytestmark = pytest.mark.slow  # every test here trains through the command line
 

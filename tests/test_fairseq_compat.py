@@ -32,4 +32,7 @@ def test_generator_indices_are_accepted():
 
 
 def test_numpy_compat_long_exists_for_fairseq():
-    assert np.compat.long is int or np.compat.long(3) == 3
+    """fairseq's LanguagePairDataset and TokenBlockDataset use np.compat.long as an integer dtype."""
+    sizes = np.vectorize(len, otypes=[np.compat.long])(np.array(["ab", "c", ""], dtype=object))
+    assert sizes.dtype.kind == "i" and sizes.tolist() == [2, 1, 0]
+    assert np.full(2, -1, dtype=np.compat.long).dtype == np.dtype(int)

@@ -7,7 +7,6 @@ the hub interface.
 
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,31 +14,17 @@ import torch
 from fairseq.data import Dictionary
 
 from authors_checkpoint_reference import authors_args, authors_checkpoint, authors_state_dict
-from conftest import USER_DIR, run
+from helpers import USER_DIR, console_script, run
 from lite_fairseq.models import LiteTransformerModel
 
 SENTENCES = ["Der Hund sieht die Katze.", "Anna hat gestern ein Buch gelesen."]
 # max_len_b=20 everywhere: the tiny model is barely trained, and its beams would otherwise run to 200 tokens
-TRAIN_ARGS = [
-    "--user-dir", USER_DIR, "--arch", "lite_transformer_tiny", "--share-all-embeddings",
-    "--encoder-layers", 2, "--decoder-layers", 2, "--encoder-embed-dim", 64,
-    "--encoder-kernel-size-list", "[3, 7]", "--decoder-kernel-size-list", "[3, 7]",
-    "--optimizer", "adam", "--lr", "0.002", "--lr-scheduler", "inverse_sqrt", "--warmup-updates", "4",
-    "--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.1", "--max-tokens", "2048",
-    "--num-workers", "0", "--seed", "5", "--cpu", "--no-epoch-checkpoints", "--max-update", 6,
-]
-
-
-def console(name):
-    return str(Path(sys.executable).parent / name)
 
 
 @pytest.fixture(scope="module")
-def model_dir(tiny_data_bin, tmp_path_factory, run_cli):
-    """A folder with a tiny trained checkpoint, as a user would hand it over."""
-    save = tmp_path_factory.mktemp("hub_model")
-    run_cli("train", [tiny_data_bin, *TRAIN_ARGS, "--save-dir", save])
-    return save
+def model_dir(tiny_checkpoint):
+    """A folder with a tiny trained checkpoint, as a user would hand it over (the session's, conftest.py)."""
+    return tiny_checkpoint[0]
 
 
 def load(model_dir, checkpoint, data, codes):
@@ -49,6 +34,7 @@ def load(model_dir, checkpoint, data, codes):
     return hub.eval()
 
 
+@pytest.mark.slow  # the session's trained model
 def test_from_pretrained_translates_a_string_and_a_list(model_dir, tiny_data_bin, tiny_corpus):
     hub = load(model_dir, "checkpoint_last.pt", tiny_data_bin, tiny_corpus / "codes")
     assert isinstance(hub.models[0], LiteTransformerModel)
@@ -62,6 +48,7 @@ def test_from_pretrained_translates_a_string_and_a_list(model_dir, tiny_data_bin
     assert tokens[-1] == hub.src_dict.eos() and hub.decode(tokens) == SENTENCES[1]
 
 
+@pytest.mark.slow  # the session's trained model
 def test_from_pretrained_takes_bpe_codes_from_the_model_folder(model_dir, tiny_data_bin, tiny_corpus, tmp_path):
     folder = tmp_path / "model"
     folder.mkdir()
@@ -74,9 +61,10 @@ def test_from_pretrained_takes_bpe_codes_from_the_model_folder(model_dir, tiny_d
     assert hub.translate(SENTENCES, beam=4, max_len_b=20) == reference.translate(SENTENCES, beam=4, max_len_b=20)
 
 
+@pytest.mark.slow  # the session's trained model
 def test_from_pretrained_loads_a_compressed_checkpoint(model_dir, tiny_data_bin, tiny_corpus, tmp_path):
     compressed = tmp_path / "compressed.pt"
-    run([console("lite-fairseq-compress"), "compress", model_dir / "checkpoint_last.pt", "-o", compressed,
+    run([console_script("lite-fairseq-compress"), "compress", model_dir / "checkpoint_last.pt", "-o", compressed,
          "--sparsity", "0.3"])
     hub = load(tmp_path, compressed.name, tiny_data_bin, tiny_corpus / "codes")
     matrices = [p for n, p in hub.models[0].named_parameters() if p.dim() == 2 and "embed" not in n]
@@ -91,16 +79,17 @@ def test_from_pretrained_loads_a_converted_authors_checkpoint(tiny_data_bin, tin
     args = authors_args()
     theirs = tmp_path / "theirs.pt"
     torch.save(authors_checkpoint(args, authors_state_dict(args, vocab)), theirs)
-    run([console("lite-fairseq-convert"), theirs, tmp_path / "ours.pt"])
+    run([console_script("lite-fairseq-convert"), theirs, tmp_path / "ours.pt"])
     hub = load(tmp_path, "ours.pt", tiny_data_bin, tiny_corpus / "codes")
     assert isinstance(hub.models[0], LiteTransformerModel)
     out = hub.translate(SENTENCES, beam=4, max_len_b=20)
     assert len(out) == 2 and all(isinstance(s, str) for s in out)
 
 
+@pytest.mark.slow  # the session's trained model
 def test_fairseq_interactive_prints_one_hypothesis_per_line_as_the_hub_interface(model_dir, tiny_data_bin,
                                                                                   tiny_corpus):
-    proc = run([console("fairseq-interactive"), tiny_data_bin, "--user-dir", USER_DIR,
+    proc = run([console_script("fairseq-interactive"), tiny_data_bin, "--user-dir", USER_DIR,
                 "--path", model_dir / "checkpoint_last.pt", "--bpe", "subword_nmt",
                 "--bpe-codes", tiny_corpus / "codes", "--tokenizer", "moses", "-s", "de", "-t", "en",
                 "--beam", 4, "--max-len-b", 20, "--cpu"], stdin="\n".join(SENTENCES) + "\n")

@@ -7,7 +7,8 @@ import math
 
 import pytest
 
-from lm_cli_helpers import perplexity, run_script, write_wikitext
+from helpers import run_script
+from lm_cli_helpers import perplexity, write_wikitext
 
 # the paper's schedule stays in train.sh; these shrink the model and the run to seconds on a CPU
 TINY_TRAIN = [

@@ -9,7 +9,6 @@ import ast
 import fnmatch
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,8 +16,8 @@ import networkx as nx
 import pytest
 
 import lite_fairseq
+from helpers import REPO, run
 
-REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "lite_fairseq"
 MAX_LINES = 400
 
@@ -92,8 +91,7 @@ def test_the_version_string_is_the_same_everywhere():
     assert len(defined) == 1, "lite_fairseq/version.py must define __version__ exactly once"
     assert lite_fairseq.__version__ == defined[0]
     # setup.py reads it from version.py: the metadata it builds carries the same string
-    built = subprocess.run([sys.executable, "setup.py", "--version"], cwd=REPO, capture_output=True, text=True,
-                           timeout=120)
+    built = run([sys.executable, "setup.py", "--version"], cwd=REPO, timeout=120, check=False)
     assert built.returncode == 0, built.stderr
     assert built.stdout.strip().splitlines()[-1] == defined[0]
     # and no second copy: no other file of the package or setup.py spells out a version
@@ -120,8 +118,8 @@ def test_ruff_finds_nothing():
     ruff = shutil.which("ruff") or (Path(sys.executable).parent / "ruff")
     if not Path(ruff).exists():
         pytest.skip("ruff is not installed (pip install -r requirements-dev.txt)")
-    proc = subprocess.run([str(ruff), "check", "--no-cache", "lite_fairseq", "tests", "benchmarks", "examples"],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    proc = run([ruff, "check", "--no-cache", "lite_fairseq", "tests", "benchmarks", "examples"], cwd=REPO,
+               timeout=300, check=False)
     assert proc.returncode == 0, f"ruff check found problems:\n{proc.stdout[-4000:]}{proc.stderr[-2000:]}"
 
 

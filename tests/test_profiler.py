@@ -1,21 +1,15 @@
 """The Mult-Adds / #Params profiler: the paper's rows, hand-computed cases, the convention, the report."""
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn as nn
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from lite_fairseq.profiler import ProfilerError, build, count_macs, profile  # noqa: E402
-from lite_fairseq.profiler.counting import INCLUDED_PARTS, _Counter  # noqa: E402
-from lite_fairseq.profiler.report import format_table  # noqa: E402
-from lite_fairseq.modules import DynamicConvTBC  # noqa: E402
+from lite_fairseq.profiler import ProfilerError, build, count_macs, profile
+from lite_fairseq.profiler.counting import INCLUDED_PARTS, MacCounter
+from lite_fairseq.profiler.report import format_table
+from lite_fairseq.modules import DynamicConvTBC
 
 # fairseq's IWSLT'14 De-En preparation (joint BPE 10k) gives dict.de.txt 8848 and dict.en.txt 6632 entries; the
 # IWSLT #Params of the paper include the (untied) decoder output projection, which depends on the latter.
@@ -125,7 +119,7 @@ def test_hand_computed_tiny_params():
 
 def test_single_linear_layer_counted_exactly():
     layer = nn.Linear(3, 5)
-    counter = _Counter(layer)
+    counter = MacCounter(layer)
     with torch.no_grad(), counter:
         layer(torch.randn(7, 3))
         torch.bmm(torch.randn(2, 4, 6), torch.randn(2, 6, 9))  # outside any module
@@ -134,7 +128,7 @@ def test_single_linear_layer_counted_exactly():
 
 def test_convolution_hook_counts_k_taps_per_output_element():
     conv = DynamicConvTBC(8, kernel_size=7, padding_l=3, num_heads=2)
-    counter = _Counter(conv)
+    counter = MacCounter(conv)
     with torch.no_grad(), counter:
         conv(torch.randn(11, 3, 8))  # T x B x C
     # the convolution itself K*T*B*C; its kernel predictor C -> H*K per position
@@ -208,7 +202,7 @@ def test_fairseq_band_matrix_convolution_counted_as_k_taps():
     from fairseq.modules import LightweightConv1dTBC
 
     conv = LightweightConv1dTBC(8, kernel_size=5, padding_l=2, num_heads=2)
-    counter = _Counter(conv)
+    counter = MacCounter(conv)
     with torch.no_grad(), counter:
         conv(torch.randn(11, 3, 8))
     assert counter.macs["other"] == {"conv": 5 * 11 * 3 * 8}

@@ -2,21 +2,15 @@
 
 import importlib.util
 import json
-import os
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from lite_fairseq.profiler import build, profile  # noqa: E402
-from lite_fairseq.profiler.cli import main  # noqa: E402
-from lite_fairseq.profiler.latency import translate  # noqa: E402
+from helpers import REPO, run
+from lite_fairseq.profiler import build, profile
+from lite_fairseq.profiler.cli import main
+from lite_fairseq.profiler.latency import translate
 
 
 def run_main(capsys, *argv):
@@ -69,9 +63,8 @@ def test_bad_length_is_an_argparse_error(capsys):
 
 
 def test_module_entry_point_exit_status():
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.run([sys.executable, "-m", "lite_fairseq.profiler", "--arch", "no_such_arch"],
-                          capture_output=True, text=True, env=env, timeout=120)
+    proc = run([sys.executable, "-m", "lite_fairseq.profiler", "--arch", "no_such_arch"], timeout=120,
+               check=False)
     assert proc.returncode == 2
     assert "lite-fairseq-profile: error: --arch: unknown architecture 'no_such_arch'" in proc.stderr
 

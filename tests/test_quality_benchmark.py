@@ -1,17 +1,16 @@
 """benchmarks/quality: the model pairs stay within 5% Mult-Adds, and prepare.sh stops clearly without its data."""
 
 import importlib.util
-import os
-import subprocess
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-QUALITY = os.path.join(ROOT, "benchmarks", "quality")
+from helpers import BENCHMARKS, run
+
+QUALITY = BENCHMARKS / "quality"
 
 
 def _pairs():
-    spec = importlib.util.spec_from_file_location("quality_pairs", os.path.join(QUALITY, "pairs.py"))
+    spec = importlib.util.spec_from_file_location("quality_pairs", QUALITY / "pairs.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -37,8 +36,7 @@ def test_a_drifting_pair_is_refused(monkeypatch):
 
 
 def test_prepare_fails_clearly_without_the_raw_corpus(tmp_path):
-    proc = subprocess.run(["bash", os.path.join(QUALITY, "prepare.sh"), str(tmp_path / "missing"), str(tmp_path / "w")],
-                          capture_output=True, text=True, timeout=60)
+    proc = run(["bash", QUALITY / "prepare.sh", tmp_path / "missing", tmp_path / "w"], timeout=60, check=False)
     assert proc.returncode == 1
     assert "train.de is missing" in proc.stderr and "QUALITY_RAW" in proc.stderr
     assert not (tmp_path / "w").exists()

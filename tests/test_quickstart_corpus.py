@@ -1,11 +1,10 @@
 """The quickstart corpus: deterministic, split cleanly, and a translation task (reordering, morphology)."""
 
-import subprocess
 import sys
 
 import pytest
 
-from conftest import QUICKSTART_CLI, cli_env
+from helpers import QUICKSTART_CLI, run
 from corpus import lexicon as L
 from corpus.generate import generate, word_count, write_corpus
 from corpus.grammar import NP, Clause
@@ -151,8 +150,7 @@ def test_tokenize_roundtrip_and_hypothesis_parsing():
 
 
 def _cli(*args, stdin=None):
-    return subprocess.run([sys.executable, str(QUICKSTART_CLI), *map(str, args)], input=stdin, env=cli_env(),
-                          capture_output=True, text=True, cwd=QUICKSTART_CLI.anchor)
+    return run([sys.executable, QUICKSTART_CLI, *args], stdin=stdin, cwd=QUICKSTART_CLI.anchor, check=False)
 
 
 def test_command_line_generates_the_corpus_and_rejects_bad_sizes(tmp_path):

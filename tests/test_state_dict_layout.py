@@ -7,14 +7,14 @@ regenerated.
 """
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
 
+from helpers import TESTS
 from model_helpers import build_model, make_dictionary
 
-LAYOUTS = json.loads((Path(__file__).parent / "data" / "state_dict_layouts.json").read_text())
+LAYOUTS = json.loads((TESTS / "data" / "state_dict_layouts.json").read_text())
 
 CASES = {
     "lite_transformer_tiny": ("lite_transformer_tiny", []),

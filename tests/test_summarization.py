@@ -4,7 +4,6 @@ binarise, train the lite_transformer_wmt_496 recipe with tiny-model overrides, d
 the text normaliser, and what happens to a source longer than the model's positions."""
 
 import re
-import subprocess
 import sys
 
 import pytest
@@ -12,7 +11,8 @@ import torch
 from fairseq.models import ARCH_MODEL_REGISTRY
 
 from lite_fairseq.scoring.rouge import RougeInputError, main as rouge_main, rouge_scores, split_sentences
-from lm_cli_helpers import EXAMPLES, run_script, script_env, write_cnn_dm
+from helpers import EXAMPLES, run, run_script
+from lm_cli_helpers import write_cnn_dm
 from model_helpers import FakeTask, make_dictionary, parse_model_args, random_tokens
 
 MAX_SOURCE = 64  # far below the articles' length, so --truncate-source has work to do
@@ -130,9 +130,8 @@ def test_rouge_refuses_unpaired_files(tmp_path, capsys):
 
 def test_normaliser_tokenises_lowercases_and_cuts_articles():
     text = "The U.S. mayor's plan, \"costly\", failed.\n\nSecond  line\there.\n"
-    proc = subprocess.run([sys.executable, str(EXAMPLES / "cnn_dm/normalize.py"), "--tokenize", "--lowercase",
-                           "--max-tokens", "6"], input=text, capture_output=True, text=True, env=script_env(),
-                          check=True)
+    proc = run([sys.executable, EXAMPLES / "cnn_dm/normalize.py", "--tokenize", "--lowercase", "--max-tokens", "6"],
+               stdin=text)
     lines = proc.stdout.splitlines()
     assert lines == ["the u.s. mayor 's plan ,", ".", "second line here ."]
     assert "1 empty line(s) kept as '.'" in proc.stderr

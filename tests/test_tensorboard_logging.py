@@ -4,7 +4,6 @@ import struct
 
 import pytest
 
-from conftest import USER_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -22,14 +21,10 @@ def _scalar_tags(path):
     return tags
 
 
-def test_fairseq_train_with_tensorboard_logdir_writes_event_files(tiny_data_bin, tmp_path, run_cli):
+def test_fairseq_train_with_tensorboard_logdir_writes_event_files(tiny_checkpoint):
+    """The session's tiny model (conftest.py) was trained with --tensorboard-logdir SAVE_DIR/tensorboard."""
     pytest.importorskip("tensorboardX", reason="the `logging` extra (tensorboardX) is not installed")
-    logdir = tmp_path / "tb"
-    run_cli("train", [
-        tiny_data_bin, "--user-dir", USER_DIR, "--arch", "lite_transformer_tiny", "--share-all-embeddings",
-        "--optimizer", "adam", "--lr", "0.001", "--criterion", "cross_entropy", "--max-tokens", "1024",
-        "--max-update", 2, "--log-interval", 1, "--log-format", "simple", "--num-workers", 0, "--cpu",
-        "--save-dir", tmp_path / "ckpt", "--no-save", "--tensorboard-logdir", logdir])
+    logdir = tiny_checkpoint[0] / "tensorboard"
     events = {split: sorted((logdir / split).glob("events.out.tfevents.*")) for split in ("train", "valid")}
     assert events["train"] and events["valid"], f"no event files under {logdir}: {sorted(logdir.rglob('*'))}"
     assert "loss" in set().union(*map(_scalar_tags, events["train"]))

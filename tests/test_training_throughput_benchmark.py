@@ -1,13 +1,8 @@
 """benchmarks/training_throughput.py: runs a pair side by side and prints words/s and the ratio; bad input refused."""
 
-import sys
-
 import pytest
 
-from conftest import REPO
-
-sys.path.insert(0, str(REPO / "benchmarks"))
-import training_throughput  # noqa: E402
+import training_throughput  # benchmarks/, importable through tests/helpers.py
 
 
 def test_prints_words_per_second_and_ratio(capsys):
@@ -18,8 +13,11 @@ def test_prints_words_per_second_and_ratio(capsys):
     base = next(line for line in out.splitlines() if line.startswith("transformer_paper_wmt_128"))
     lite_wps, base_wps = float(lite.split()[3]), float(base.split()[3])
     assert lite_wps > 0 and base_wps > 0
-    # the ratio column is Lite over Transformer (words/s are printed rounded, hence the tolerance)
-    assert float(lite.split()[-1].rstrip("x")) == pytest.approx(lite_wps / base_wps, abs=0.01)
+    # the ratio column is Lite over Transformer, computed before words/s are rounded to whole numbers for printing
+    # (on a slow machine a tiny model prints a few words/s, so the bound comes from that rounding), printed to 0.01
+    ratio = float(lite.split()[-1].rstrip("x"))
+    low, high = (lite_wps - 0.5) / (base_wps + 0.5), (lite_wps + 0.5) / max(base_wps - 0.5, 1e-9)
+    assert low - 0.005 <= ratio <= high + 0.005, (ratio, lite_wps, base_wps)
 
 
 @pytest.mark.parametrize("argv,message", [

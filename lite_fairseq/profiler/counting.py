@@ -393,5 +393,9 @@ def profile(arch: str, overrides: Sequence[str] = (), src_vocab: Optional[int] =
     return profile_model(built, src_len, tgt_len, decoder_mode)
 
 
-__all__ = ["PARTS", "DECODER_MODES", "ProfileResult", "count_macs", "count_params", "profile", "profile_model",
-           "op_macs"]
+# The counter as a context manager over any module's forward (``with MacCounter(module): module(x)``, then
+# ``.macs[side][part]``): what count_macs drives, for modules that are not whole models.
+MacCounter = _Counter
+
+__all__ = ["PARTS", "DECODER_MODES", "MacCounter", "ProfileResult", "count_macs", "count_params", "profile",
+           "profile_model", "op_macs"]

@@ -40,7 +40,9 @@ def _grads(fn, x, w, go):
 
 
 @needs_triton
-@settings(max_examples=30, deadline=None, derandomize=True)
+# Triton's CPU interpreter runs each example for seconds: 15 derandomized examples (both input kinds, K up to 63,
+# T up to 40) keep the property; a GPU runs the same cases compiled.
+@settings(max_examples=15, deadline=None, derandomize=True)
 @given(conv_cases(), st.booleans())
 def test_fuzz_triton(case, from_logits):
     x, w, go, P = _case_tensors(case, DEVICE)

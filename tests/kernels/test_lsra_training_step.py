@@ -64,20 +64,21 @@ def test_training_step_matches_the_pytorch_path(conv_type, glu):
 
 
 def test_the_model_really_dispatches_to_the_kernel(monkeypatch):
-    """Guard for the test above: with conv_backend=triton the Triton path is taken (not silently the torch one)."""
+    """Guard for the test above: with conv_backend=triton the Triton path is taken (not silently the torch one):
+    with the PyTorch convolutions made to fail, the model still runs; with the default backend on the CPU, it
+    reaches them."""
     from lite_fairseq import kernels
 
-    calls = []
-    real = kernels._use_triton
+    def torch_path(*args, **kwargs):
+        raise AssertionError("the PyTorch convolution path ran")
 
-    def spy(backend, *tensors):
-        used = real(backend, *tensors)
-        calls.append(used)
-        return used
-
-    monkeypatch.setattr(kernels, "_use_triton", spy)
+    monkeypatch.setattr(kernels, "dynamic_conv_cpu", torch_path)
+    monkeypatch.setattr(kernels, "lightweight_conv_cpu", torch_path)
     d = make_dictionary(30)
-    model = build_model("lite_transformer_tiny", SMALL + ["--conv-backend", "triton"], d).to(DEVICE)
     src = random_tokens(d, 2, 6).to(DEVICE)
+    model = build_model("lite_transformer_tiny", SMALL + ["--conv-backend", "triton"], d).to(DEVICE)
     model(src, torch.tensor([6, 6], device=DEVICE), src[:, :5])
-    assert calls and all(calls)
+    if DEVICE == "cpu":  # control: the patch does catch the PyTorch path
+        plain = build_model("lite_transformer_tiny", SMALL + ["--conv-backend", "torch"], d)
+        with pytest.raises(AssertionError, match="PyTorch convolution path ran"):
+            plain(src, torch.tensor([6, 6]), src[:, :5])
