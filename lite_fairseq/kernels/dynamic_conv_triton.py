@@ -63,13 +63,9 @@ def _weight_row(w_base, lse_row, k, t, t_ok, sw_k, sw_t, seed, rng_base, T, p_dr
 
 
 @triton.jit
-def _dynconv_fwd_kernel(
-    x_ptr, w_ptr, out_ptr, lse_ptr, seed,
-    T, H, R, K, P, p_drop, scale,
-    sx_b, sx_c, sx_t, sw_b, sw_h, sw_k, sw_t, so_b, so_c, so_t,
-    FROM_LOGITS: tl.constexpr, DROPOUT: tl.constexpr, ACC: tl.constexpr,
-    K_PAD: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_T: tl.constexpr,
-):
+def _tile(H, R, T, BLOCK_C: tl.constexpr, BLOCK_T: tl.constexpr):
+    """The tile a program owns: grid axis 0 is the (batch, head) pair, axis 1 a block of BLOCK_T time steps, axis 2
+    a block of BLOCK_C of the head's R channels. Returns (pid_bh, pid_c, b, h, t, t_ok, c, c_ok)."""
     pid_bh = tl.program_id(0)
     pid_t = tl.program_id(1)
     pid_c = tl.program_id(2)
@@ -80,6 +76,18 @@ def _dynconv_fwd_kernel(
     r = pid_c * BLOCK_C + tl.arange(0, BLOCK_C)
     c = (h * R + r).to(tl.int64)
     c_ok = r < R
+    return pid_bh, pid_c, b, h, t, t_ok, c, c_ok
+
+
+@triton.jit
+def _dynconv_fwd_kernel(
+    x_ptr, w_ptr, out_ptr, lse_ptr, seed,
+    T, H, R, K, P, p_drop, scale,
+    sx_b, sx_c, sx_t, sw_b, sw_h, sw_k, sw_t, so_b, so_c, so_t,
+    FROM_LOGITS: tl.constexpr, DROPOUT: tl.constexpr, ACC: tl.constexpr,
+    K_PAD: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_T: tl.constexpr,
+):
+    pid_bh, pid_c, b, h, t, t_ok, c, c_ok = _tile(H, R, T, BLOCK_C, BLOCK_T)
     x_base = x_ptr + b.to(tl.int64) * sx_b + c[:, None] * sx_c
     w_base = w_ptr + b.to(tl.int64) * sw_b + h.to(tl.int64) * sw_h
     rng_base = pid_bh * K * T
@@ -117,16 +125,7 @@ def _dynconv_bwd_input_kernel(
     BLOCK_C: tl.constexpr, BLOCK_T: tl.constexpr,
 ):
     """grad_x[b, c, s] = sum_k w[b, h, k, s - k + P] * grad_out[b, c, s - k + P]."""
-    pid_bh = tl.program_id(0)
-    pid_t = tl.program_id(1)
-    pid_c = tl.program_id(2)
-    b = pid_bh // H
-    h = pid_bh % H
-    s = pid_t * BLOCK_T + tl.arange(0, BLOCK_T)
-    s_ok = s < T
-    r = pid_c * BLOCK_C + tl.arange(0, BLOCK_C)
-    c = (h * R + r).to(tl.int64)
-    c_ok = r < R
+    pid_bh, pid_c, b, h, s, s_ok, c, c_ok = _tile(H, R, T, BLOCK_C, BLOCK_T)  # s: the input positions
     g_base = g_ptr + b.to(tl.int64) * sg_b + c[:, None] * sg_c
     w_base = w_ptr + b.to(tl.int64) * sw_b + h.to(tl.int64) * sw_h
     lse_base = lse_ptr + pid_bh.to(tl.int64) * T
@@ -156,16 +155,7 @@ def _dynconv_bwd_weight_kernel(
     ACC: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_T: tl.constexpr,
 ):
     """Partial grad_w[chunk, b, h, k, t] = sum over this chunk's channels of grad_out[b, c, t] * x[b, c, t+k-P]."""
-    pid_bh = tl.program_id(0)
-    pid_t = tl.program_id(1)
-    pid_c = tl.program_id(2)
-    b = pid_bh // H
-    h = pid_bh % H
-    t = pid_t * BLOCK_T + tl.arange(0, BLOCK_T)
-    t_ok = t < T
-    r = pid_c * BLOCK_C + tl.arange(0, BLOCK_C)
-    c = (h * R + r).to(tl.int64)
-    c_ok = r < R
+    pid_bh, pid_c, b, h, t, t_ok, c, c_ok = _tile(H, R, T, BLOCK_C, BLOCK_T)
     gv = tl.load(g_ptr + b.to(tl.int64) * sg_b + c[:, None] * sg_c + t[None, :] * sg_t,
                  mask=c_ok[:, None] & t_ok[None, :], other=0.0).to(ACC)
     x_base = x_ptr + b.to(tl.int64) * sx_b + c[:, None] * sx_c
