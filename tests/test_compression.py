@@ -305,6 +305,28 @@ def test_generate_from_compressed_checkpoint(trained_checkpoint, tiny_data_bin, 
     assert len(_hypotheses(int8.stdout)) == n_src
 
 
+def _scored_hypotheses(stdout):
+    """{sentence id: (score, tokens)} from fairseq-generate's H- lines."""
+    out = {}
+    for line in stdout.splitlines():
+        if line.startswith("H-"):
+            sid, score, tokens = line.split("\t")
+            out[sid] = (float(score), tokens)
+    return out
+
+
+@pytest.mark.slow  # decodes through the command line
+def test_generate_with_cpu_int8_torchao_is_close_to_fp32(trained_checkpoint, tiny_data_bin, run_cli):
+    fp32 = _scored_hypotheses(_generate(run_cli, tiny_data_bin, trained_checkpoint).stdout)
+    run = _generate(run_cli, tiny_data_bin, trained_checkpoint, "--model-overrides", "{'cpu_int8': 'torchao'}")
+    int8 = _scored_hypotheses(run.stdout)
+    assert sorted(int8) == sorted(fp32) and len(fp32) > 0
+    same = sum(int8[i][1] == fp32[i][1] for i in fp32)
+    assert same >= 0.8 * len(fp32), f"only {same} of {len(fp32)} translations unchanged by int8"
+    assert max(abs(int8[i][0] - fp32[i][0]) for i in fp32 if int8[i][1] == fp32[i][1]) < 0.1
+    assert "torch.ao.quantization is deprecated" not in run.stderr
+
+
 @pytest.mark.slow  # trains or decodes through the command line
 def test_prune_then_finetune_keeps_zeros(trained_checkpoint, tiny_data_bin, run_cli, tmp_path):
     pruned_dir = tmp_path / "pruned"

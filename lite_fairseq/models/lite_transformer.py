@@ -2,7 +2,7 @@
 
 from fairseq.models import FairseqEncoderDecoderModel, register_model
 
-from lite_fairseq.modules.int8 import quantize_dynamic_for_cpu
+from lite_fairseq.modules.int8 import cpu_int8_impl, quantize_dynamic_for_cpu
 
 from .lite_transformer_decoder import LiteTransformerDecoder
 from .lite_transformer_encoder import LiteTransformerEncoder
@@ -39,6 +39,7 @@ class LiteTransformerModel(FairseqEncoderDecoderModel):
         # all option checks happen here, before any weight is allocated
         encoder_layout = resolve_side_layout(args, "encoder")
         decoder_layout = resolve_side_layout(args, "decoder")
+        int8_impl = cpu_int8_impl(getattr(args, "cpu_int8", False))  # --model-overrides "{'cpu_int8': True}"
         if args.decoder_embed_dim % args.decoder_attention_heads != 0:
             raise ValueError(f"--decoder-attention-heads: {args.decoder_attention_heads} heads do not divide "
                              f"--decoder-embed-dim {args.decoder_embed_dim}")
@@ -63,17 +64,18 @@ class LiteTransformerModel(FairseqEncoderDecoderModel):
         encoder = LiteTransformerEncoder(args, src_dict, encoder_embed, encoder_layout)
         decoder = LiteTransformerDecoder(args, tgt_dict, decoder_embed, decoder_layout)
         model = cls(encoder, decoder)
-        model.cpu_int8 = bool(getattr(args, "cpu_int8", False))  # --model-overrides "{'cpu_int8': True}"
+        model.cpu_int8 = int8_impl
         return model
 
     supports_cpu_int8 = True
 
     def prepare_for_inference_(self, cfg):
         """fairseq-generate/interactive call this; with the ``cpu_int8`` model override the linear layers become
-        dynamically quantised int8 ones (:func:`lite_fairseq.compression.quantize_dynamic_for_cpu`)."""
+        dynamically quantised int8 ones (:func:`lite_fairseq.compression.quantize_dynamic_for_cpu`; ``True`` or an
+        implementation name, ``'torchao'``)."""
         super().prepare_for_inference_(cfg)
-        if getattr(self, "cpu_int8", False):
-            quantize_dynamic_for_cpu(self)
+        if getattr(self, "cpu_int8", None):
+            quantize_dynamic_for_cpu(self, impl=self.cpu_int8)
 
     def forward(self, src_tokens, src_lengths, prev_output_tokens, return_all_hiddens: bool = False,
                 features_only: bool = False, alignment_layer=None, alignment_heads=None):
