@@ -22,37 +22,26 @@ def _paper_transformer(args, d, ffn_multiple, heads, dropout, share_all):
     transformer_base_architecture(args)
 
 
-@register_model_architecture("transformer", "transformer_paper_iwslt_128")
-def transformer_paper_iwslt_128(args):
-    _paper_transformer(args, 128, 2, 4, 0.2, share_all=False)
+# name: (d, FFN multiple of d, heads, dropout, shared embeddings)
+_PAPER_BASELINES = {
+    "transformer_paper_iwslt_128": (128, 2, 4, 0.2, False),
+    "transformer_paper_iwslt_192": (192, 2, 4, 0.2, False),
+    "transformer_paper_iwslt_240": (240, 2, 4, 0.2, False),
+    "transformer_paper_wmt_128": (128, 4, 8, 0.1, True),
+    "transformer_paper_wmt_256": (256, 4, 8, 0.1, True),
+    "transformer_paper_wmt_320": (320, 4, 8, 0.1, True),
+}
 
 
-@register_model_architecture("transformer", "transformer_paper_iwslt_192")
-def transformer_paper_iwslt_192(args):
-    _paper_transformer(args, 192, 2, 4, 0.2, share_all=False)
+def _register(name, d, ffn_multiple, heads, dropout, share_all):
+    def architecture(args):
+        _paper_transformer(args, d, ffn_multiple, heads, dropout, share_all)
+
+    architecture.__name__ = name
+    register_model_architecture("transformer", name)(architecture)
 
 
-@register_model_architecture("transformer", "transformer_paper_iwslt_240")
-def transformer_paper_iwslt_240(args):
-    _paper_transformer(args, 240, 2, 4, 0.2, share_all=False)
+for _name, _values in _PAPER_BASELINES.items():
+    _register(_name, *_values)
 
-
-@register_model_architecture("transformer", "transformer_paper_wmt_128")
-def transformer_paper_wmt_128(args):
-    _paper_transformer(args, 128, 4, 8, 0.1, share_all=True)
-
-
-@register_model_architecture("transformer", "transformer_paper_wmt_256")
-def transformer_paper_wmt_256(args):
-    _paper_transformer(args, 256, 4, 8, 0.1, share_all=True)
-
-
-@register_model_architecture("transformer", "transformer_paper_wmt_320")
-def transformer_paper_wmt_320(args):
-    _paper_transformer(args, 320, 4, 8, 0.1, share_all=True)
-
-
-BASELINES = (
-    "transformer_paper_iwslt_128", "transformer_paper_iwslt_192", "transformer_paper_iwslt_240",
-    "transformer_paper_wmt_128", "transformer_paper_wmt_256", "transformer_paper_wmt_320",
-)
+BASELINES = tuple(_PAPER_BASELINES)
