@@ -28,6 +28,7 @@ setup(
             "lite-fairseq-profile=lite_fairseq.profiler.cli:console_main",
             "lite-fairseq-convert=lite_fairseq.convert.cli:console_main",
             "lite-fairseq-compress=lite_fairseq.compression.cli:console_main",
+            "lite-fairseq-options=lite_fairseq.models.options:console_main",
         ],
     },
     license="MIT",
