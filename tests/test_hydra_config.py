@@ -196,3 +196,34 @@ def test_shipped_configs_follow_the_recipes_schedules():
     assert load("cnn_dm").task.truncate_source is True
     assert load("wikitext103").criterion._name == "adaptive_loss"
     assert Path(CONFIG_DIR / "README.md").is_file()
+
+
+@pytest.mark.parametrize("form", ["cfg_namespace_arch", "cfg_namespace_model_name", "args_namespace"])
+def test_checkpoints_with_argparse_model_options_still_load(form, hydra_trained, tmp_path):
+    """Checkpoints written before the dataclass config existed hold the model options as an argparse Namespace
+    (``cfg.model``, or ``args`` for older fairseq); they load into the same model."""
+    from fairseq import checkpoint_utils, tasks
+
+    work, _ = hydra_trained
+    state = torch.load(work / "ckpt" / "checkpoint_last.pt", weights_only=False)
+    options = {k: v for k, v in state["cfg"]["model"].items() if k not in ("relu_dropout", "encoder_attention_heads",
+                                                                         "tokens_per_sample", "cpu_int8")}
+    arch = "lite_transformer" if form == "cfg_namespace_model_name" else options["_name"]
+    # (under the model's own name the base architecture applies: the options hold every value the tiny preset set)
+    namespace = argparse.Namespace(**{**options, "_name": arch, "arch": arch})
+    if form == "args_namespace":
+        task_options = {k: v for k, v in state["cfg"]["task"].items() if k != "_name"}
+        state["args"] = argparse.Namespace(**{**vars(namespace), **task_options, "task": "translation"})
+        state["cfg"] = None
+    else:
+        state["cfg"]["model"] = namespace
+    old = tmp_path / "old.pt"
+    torch.save(state, old)
+
+    task_cfg = torch.load(work / "ckpt" / "checkpoint_last.pt", weights_only=False)["cfg"]["task"]
+    task = tasks.setup_task(OmegaConf.create(task_cfg))
+    (new_model,), _ = checkpoint_utils.load_model_ensemble([str(work / "ckpt" / "checkpoint_last.pt")], task=task)
+    (old_model,), cfg = checkpoint_utils.load_model_ensemble([str(old)], task=task)
+    assert cfg.model.encoder_attn_branch_heads == 8 and cfg.model.encoder_glu is False
+    new_sd, old_sd = new_model.state_dict(), old_model.state_dict()
+    assert list(new_sd) == list(old_sd) and all(torch.equal(new_sd[k], old_sd[k]) for k in new_sd)
