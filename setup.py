@@ -68,6 +68,7 @@ setup(
             "lite-fairseq-convert=lite_fairseq.convert.cli:console_main",
             "lite-fairseq-compress=lite_fairseq.compression.cli:console_main",
             "lite-fairseq-export=lite_fairseq.deploy.export:console_main",
+            "lite-fairseq-options=lite_fairseq.models.options:console_main",
         ],
     },
 )

@@ -22,7 +22,9 @@ def _model_arch(state):
         model_cfg = cfg.get("model") if hasattr(cfg, "get") else getattr(cfg, "model", None)
     if model_cfg is None:
         model_cfg = state.get("args")
-    return getattr(model_cfg, "arch", None) if not hasattr(model_cfg, "get") else model_cfg.get("arch", None)
+    if not hasattr(model_cfg, "get"):
+        return getattr(model_cfg, "arch", None) or getattr(model_cfg, "_name", None)
+    return model_cfg.get("arch", None) or model_cfg.get("_name", None)  # a dataclass config names it _name
 
 
 def decompress_if_compressed(state, path, arg_overrides=None):

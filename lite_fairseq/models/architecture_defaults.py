@@ -1,10 +1,38 @@
-"""The one rule every architecture function follows: a value given on the command line wins."""
+"""The one rule every architecture function follows: a value given on the command line (or in a config) wins."""
+
+import functools
+
+from fairseq.models import ARCH_CONFIG_REGISTRY, ARCH_MODEL_NAME_REGISTRY, register_model_architecture
+
+from .config import resolve_aliases
 
 
 def set_default(args, name, value):
     """Set ``args.name`` to ``value`` unless the user gave it (fairseq leaves unspecified options absent or None)."""
     if getattr(args, name, None) is None:
         setattr(args, name, value)
+
+
+def register_architecture(model_name: str, arch_name: str):
+    """fairseq's ``register_model_architecture``, with the model's option aliases resolved first: a
+    fairseq-hydra-train config may say ``encoder_attention_heads`` where the command line's alias
+    ``--encoder-attention-heads`` already lands in ``encoder_attn_branch_heads``, and a preset must not set a
+    default over it."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def architecture(args):
+            resolve_aliases(args, model_name)
+            fn(args)
+
+        if arch_name == model_name and ARCH_MODEL_NAME_REGISTRY.get(arch_name) == model_name:
+            # register_model(name, dataclass=...) registered a no-op architecture under the model's own name
+            ARCH_CONFIG_REGISTRY[arch_name] = architecture
+        else:
+            register_model_architecture(model_name, arch_name)(architecture)
+        return architecture
+
+    return wrap
 
 
 def set_common_defaults(args):

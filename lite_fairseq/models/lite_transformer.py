@@ -4,6 +4,7 @@ from fairseq.models import FairseqEncoderDecoderModel, register_model
 
 from lite_fairseq.modules.int8 import cpu_int8_impl, quantize_dynamic_for_cpu
 
+from .config import LiteTransformerConfig, checked_config
 from .lite_transformer_decoder import LiteTransformerDecoder
 from .lite_transformer_encoder import LiteTransformerEncoder
 from .lite_transformer_options import add_lite_transformer_args, resolve_side_layout
@@ -13,7 +14,7 @@ DEFAULT_MAX_SOURCE_POSITIONS = 1024
 DEFAULT_MAX_TARGET_POSITIONS = 1024
 
 
-@register_model("lite_transformer")
+@register_model("lite_transformer", dataclass=LiteTransformerConfig)
 class LiteTransformerModel(FairseqEncoderDecoderModel):
     """Lite Transformer for translation and summarization.
 
@@ -25,17 +26,20 @@ class LiteTransformerModel(FairseqEncoderDecoderModel):
 
     @staticmethod
     def add_args(parser):
+        """The command-line options (kept instead of the dataclass's: ``--flag False`` and the aliases)."""
         add_lite_transformer_args(parser)
 
     @classmethod
     def build_model(cls, args, task):
         from .lite_transformer_architectures import base_architecture
 
+        args = checked_config(args, LiteTransformerConfig, "lite_transformer")
         base_architecture(args)
-        if getattr(args, "max_source_positions", None) is None:
-            args.max_source_positions = DEFAULT_MAX_SOURCE_POSITIONS
-        if getattr(args, "max_target_positions", None) is None:
-            args.max_target_positions = DEFAULT_MAX_TARGET_POSITIONS
+        task_cfg = getattr(task, "cfg", None)
+        for name, default in (("max_source_positions", DEFAULT_MAX_SOURCE_POSITIONS),
+                              ("max_target_positions", DEFAULT_MAX_TARGET_POSITIONS)):
+            if getattr(args, name, None) is None:
+                setattr(args, name, getattr(task_cfg, name, None) or default)
         # all option checks happen here, before any weight is allocated
         encoder_layout = resolve_side_layout(args, "encoder")
         decoder_layout = resolve_side_layout(args, "decoder")

@@ -5,14 +5,12 @@ and the authors' released configs (IWSLT'14 De-En: lightweight convolution, no G
 0.1; WMT: dynamic convolution, GLU, shared embeddings, dropout/attention dropout/weight dropout growing with d).
 """
 
-from fairseq.models import register_model_architecture
-
-from .architecture_defaults import set_common_defaults, set_default as _default
+from .architecture_defaults import register_architecture, set_common_defaults, set_default as _default
 
 PAPER_KERNEL_SIZES = [3, 7, 15, 31, 31, 31]
 
 
-@register_model_architecture("lite_transformer", "lite_transformer")
+@register_architecture("lite_transformer", "lite_transformer")
 def base_architecture(args):
     _default(args, "encoder_embed_path", None)
     _default(args, "encoder_embed_dim", 512)
@@ -74,37 +72,37 @@ def _wmt(args, d, dropout, attention_dropout):
     base_architecture(args)
 
 
-@register_model_architecture("lite_transformer", "lite_transformer_iwslt_de_en_160")
+@register_architecture("lite_transformer", "lite_transformer_iwslt_de_en_160")
 def lite_transformer_iwslt_de_en_160(args):
     _iwslt_de_en(args, 160)
 
 
-@register_model_architecture("lite_transformer", "lite_transformer_iwslt_de_en_240")
+@register_architecture("lite_transformer", "lite_transformer_iwslt_de_en_240")
 def lite_transformer_iwslt_de_en_240(args):
     _iwslt_de_en(args, 240)
 
 
-@register_model_architecture("lite_transformer", "lite_transformer_iwslt_de_en_320")
+@register_architecture("lite_transformer", "lite_transformer_iwslt_de_en_320")
 def lite_transformer_iwslt_de_en_320(args):
     _iwslt_de_en(args, 320)
 
 
-@register_model_architecture("lite_transformer", "lite_transformer_wmt_200")
+@register_architecture("lite_transformer", "lite_transformer_wmt_200")
 def lite_transformer_wmt_200(args):
     _wmt(args, 200, dropout=0.04, attention_dropout=0.03)
 
 
-@register_model_architecture("lite_transformer", "lite_transformer_wmt_408")
+@register_architecture("lite_transformer", "lite_transformer_wmt_408")
 def lite_transformer_wmt_408(args):
     _wmt(args, 408, dropout=0.08, attention_dropout=0.06)
 
 
-@register_model_architecture("lite_transformer", "lite_transformer_wmt_496")
+@register_architecture("lite_transformer", "lite_transformer_wmt_496")
 def lite_transformer_wmt_496(args):
     _wmt(args, 496, dropout=0.1, attention_dropout=0.08)
 
 
-@register_model_architecture("lite_transformer", "lite_transformer_tiny")
+@register_architecture("lite_transformer", "lite_transformer_tiny")
 def lite_transformer_tiny(args):
     """A small model for the quickstart and tests: d=128, 3+3 layers, dynamic convolution with GLU."""
     _default(args, "encoder_embed_dim", 128)

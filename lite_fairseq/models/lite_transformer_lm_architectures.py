@@ -21,9 +21,7 @@ adaptive input/softmax, narrowed to d=592 (296 + 296 channels, FFN 592) so the s
 WMT models (0.15 / 0.1 / 0.1). The matching Transformer LM is ``transformer_lm_paper_wiki103_small``.
 """
 
-from fairseq.models import register_model_architecture
-
-from .architecture_defaults import set_common_defaults, set_default as _default
+from .architecture_defaults import register_architecture, set_common_defaults, set_default as _default
 
 # The authors' LM default kernel-size list (15 x2, 31 x4, then 63); a model takes its first N entries.
 LM_KERNEL_SIZES = [15] * 2 + [31] * 4 + [63] * 11
@@ -35,7 +33,7 @@ def lm_kernel_sizes(num_layers: int):
     return LM_KERNEL_SIZES + [LM_KERNEL_SIZES[-1]] * (num_layers - len(LM_KERNEL_SIZES))
 
 
-@register_model_architecture("lite_transformer_lm", "lite_transformer_lm")
+@register_architecture("lite_transformer_lm", "lite_transformer_lm")
 def base_lm_architecture(args):
     _default(args, "decoder_embed_path", None)
     _default(args, "decoder_embed_dim", 512)
@@ -87,17 +85,17 @@ def _wiki103(args, d, dropout, attention_dropout):
     base_lm_architecture(args)
 
 
-@register_model_architecture("lite_transformer_lm", "lite_transformer_lm_wiki103")
+@register_architecture("lite_transformer_lm", "lite_transformer_lm_wiki103")
 def lite_transformer_lm_wiki103(args):
     _wiki103(args, 896, dropout=0.21, attention_dropout=0.14)
 
 
-@register_model_architecture("lite_transformer_lm", "lite_transformer_lm_wiki103_small")
+@register_architecture("lite_transformer_lm", "lite_transformer_lm_wiki103_small")
 def lite_transformer_lm_wiki103_small(args):
     _wiki103(args, 592, dropout=0.15, attention_dropout=0.1)
 
 
-@register_model_architecture("lite_transformer_lm", "lite_transformer_lm_tiny")
+@register_architecture("lite_transformer_lm", "lite_transformer_lm_tiny")
 def lite_transformer_lm_tiny(args):
     """A small model for tests and quick CPU runs: d=128, 3 layers, kernels 3,7,15, plain tied embeddings (pass
     --adaptive-input/--adaptive-softmax-cutoff with cutoffs that fit your dictionary to try the adaptive ones)."""

@@ -27,6 +27,7 @@ from fairseq.data import Dictionary
 from fairseq.models import (
     ARCH_CONFIG_REGISTRY,
     ARCH_MODEL_REGISTRY,
+    BaseFairseqModel,
     FairseqEncoderDecoderModel,
     FairseqLanguageModel,
 )
@@ -70,6 +71,12 @@ class _RaisingParser(argparse.ArgumentParser):
         raise ModelOptionError(message)
 
 
+def _options_from_dataclass_only(model_cls) -> bool:
+    """True for a model whose options come from its dataclass alone (fairseq's transformer_lm); False for one with
+    its own add_args (lite_transformer: add_args and the architecture give every option, as in fairseq-train)."""
+    return getattr(model_cls.add_args, "__func__", None) is BaseFairseqModel.add_args.__func__
+
+
 def parse_model_args(arch: str, overrides: Sequence[str] = ()) -> argparse.Namespace:
     """The model options of ``arch`` as fairseq-train would parse them, with ``overrides`` (command-line words,
     e.g. ``["--encoder-embed-dim", "256", "--dropout", "0.2"]``) applied before the architecture's defaults.
@@ -92,7 +99,7 @@ def parse_model_args(arch: str, overrides: Sequence[str] = ()) -> argparse.Names
     args.arch = arch
     ARCH_CONFIG_REGISTRY[arch](args)
     config_class = getattr(model_cls, "__dataclass", None)
-    if config_class is not None:
+    if config_class is not None and _options_from_dataclass_only(model_cls):
         for field in dataclasses.fields(config_class):
             if hasattr(args, field.name):
                 continue
