@@ -61,7 +61,8 @@ class _Weights:
 
 
 def _check_model(model, args) -> str:
-    arch = str(_opt(args, "arch", type(model).__name__))
+    # fairseq-train's dataclass model configs name the architecture in _name, argparse ones in arch
+    arch = str(_opt(args, "arch", None) or _opt(args, "_name", type(model).__name__))
     if not isinstance(model, FairseqEncoderDecoderModel):
         raise UnsupportedModelError(
             f"architecture {arch!r} ({type(model).__name__}) is not an encoder-decoder model; language models "
