@@ -98,8 +98,9 @@ def op_macs(func, args, kwargs, out) -> int:
     return int(flops) // 2
 
 
-class _Counter(TorchDispatchMode):
-    """Costs matrix products and attributes them to the innermost running module."""
+class MacCounter(TorchDispatchMode):
+    """Costs matrix products and attributes them to the innermost running module; a context manager over any
+    module's forward (``with MacCounter(module): module(x)``, then ``.macs[side][part]``)."""
 
     def __init__(self, model: nn.Module):
         super().__init__()
@@ -267,7 +268,7 @@ def count_macs(built: BuiltModel, src_len: int, tgt_len: int, decoder_mode: str 
         raise ProfilerError(f"--decoder-mode: {decoder_mode!r} is not one of {', '.join(DECODER_MODES)}")
     model = built.model
     tgt = _random_tokens(built.tgt_dict, tgt_len, seed=1)
-    counter = _Counter(model)
+    counter = MacCounter(model)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # counts depend on shapes only; one thread avoids spinning workers on batch-1 ops
     try:
@@ -277,7 +278,7 @@ def count_macs(built: BuiltModel, src_len: int, tgt_len: int, decoder_mode: str 
     return {side: dict(parts) for side, parts in counter.macs.items()}
 
 
-def _drive(built: BuiltModel, counter: "_Counter", tgt: torch.Tensor, src_len: int, decoder_mode: str) -> None:
+def _drive(built: BuiltModel, counter: "MacCounter", tgt: torch.Tensor, src_len: int, decoder_mode: str) -> None:
     model = built.model
     with torch.no_grad(), counter:
         encoder_out = None
@@ -391,11 +392,6 @@ def profile(arch: str, overrides: Sequence[str] = (), src_vocab: Optional[int] =
             raise ProfilerError(f"{name}: a vocabulary size must be a positive integer, got {value!r}")
     built = build(arch, overrides, src_vocab=src_vocab, tgt_vocab=tgt_vocab)
     return profile_model(built, src_len, tgt_len, decoder_mode)
-
-
-# The counter as a context manager over any module's forward (``with MacCounter(module): module(x)``, then
-# ``.macs[side][part]``): what count_macs drives, for modules that are not whole models.
-MacCounter = _Counter
 
 __all__ = ["PARTS", "DECODER_MODES", "MacCounter", "ProfileResult", "count_macs", "count_params", "profile",
            "profile_model", "op_macs"]
