@@ -13,6 +13,12 @@ def set_default(args, name, value):
         setattr(args, name, value)
 
 
+def set_defaults(args, **values):
+    """:func:`set_default` for each keyword, in order."""
+    for name, value in values.items():
+        set_default(args, name, value)
+
+
 def register_architecture(model_name: str, arch_name: str):
     """fairseq's ``register_model_architecture``, with the model's option aliases resolved first: a
     fairseq-hydra-train config may say ``encoder_attention_heads`` where the command line's alias
@@ -38,13 +44,7 @@ def register_architecture(model_name: str, arch_name: str):
 def set_common_defaults(args):
     """Defaults of the options every LSRA model shares (``add_common_args``): dropouts, convolution kernels and
     backend, positions, decoder input/output embedding sharing."""
-    set_default(args, "activation_fn", "relu")
-    set_default(args, "dropout", 0.1)
-    set_default(args, "attention_dropout", 0.0)
-    set_default(args, "activation_dropout", 0.0)
-    set_default(args, "weight_dropout", args.attention_dropout)
-    set_default(args, "weight_softmax", True)
-    set_default(args, "conv_backend", "auto")
-    set_default(args, "conv_mask_before_linear", False)
-    set_default(args, "no_token_positional_embeddings", False)
-    set_default(args, "share_decoder_input_output_embed", False)
+    set_defaults(args, activation_fn="relu", dropout=0.1, attention_dropout=0.0, activation_dropout=0.0)
+    set_defaults(args, weight_dropout=args.attention_dropout, weight_softmax=True, conv_backend="auto",
+                 conv_mask_before_linear=False, no_token_positional_embeddings=False,
+                 share_decoder_input_output_embed=False)

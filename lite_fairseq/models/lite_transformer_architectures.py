@@ -5,7 +5,7 @@ and the authors' released configs (IWSLT'14 De-En: lightweight convolution, no G
 0.1; WMT: dynamic convolution, GLU, shared embeddings, dropout/attention dropout/weight dropout growing with d).
 """
 
-from .architecture_defaults import register_architecture, set_common_defaults, set_default as _default
+from .architecture_defaults import register_architecture, set_common_defaults, set_default as _default, set_defaults
 
 PAPER_KERNEL_SIZES = [3, 7, 15, 31, 31, 31]
 
@@ -48,73 +48,48 @@ def base_architecture(args):
 
 def _iwslt_de_en(args, d):
     """IWSLT'14 De-En: lightweight convolution without GLU, 4 encoder-decoder attention heads."""
-    _default(args, "encoder_embed_dim", d)
-    _default(args, "decoder_embed_dim", d)
-    _default(args, "encoder_conv_type", "lightweight")
-    _default(args, "encoder_glu", False)
-    _default(args, "decoder_attention_heads", 4)
-    _default(args, "dropout", 0.2)
-    _default(args, "weight_dropout", 0.1)
+    set_defaults(args, encoder_embed_dim=d, decoder_embed_dim=d, encoder_conv_type="lightweight", encoder_glu=False,
+                 decoder_attention_heads=4, dropout=0.2, weight_dropout=0.1)
     base_architecture(args)
 
 
 def _wmt(args, d, dropout, attention_dropout):
     """WMT'14: dynamic convolution with GLU, shared embeddings, 8 encoder-decoder attention heads."""
-    _default(args, "encoder_embed_dim", d)
-    _default(args, "decoder_embed_dim", d)
-    _default(args, "encoder_conv_type", "dynamic")
-    _default(args, "encoder_glu", True)
-    _default(args, "share_all_embeddings", True)
-    _default(args, "decoder_attention_heads", 8)
-    _default(args, "dropout", dropout)
-    _default(args, "attention_dropout", attention_dropout)
-    _default(args, "weight_dropout", attention_dropout)
+    set_defaults(args, encoder_embed_dim=d, decoder_embed_dim=d, encoder_conv_type="dynamic", encoder_glu=True,
+                 share_all_embeddings=True, decoder_attention_heads=8, dropout=dropout,
+                 attention_dropout=attention_dropout, weight_dropout=attention_dropout)
     base_architecture(args)
 
 
-@register_architecture("lite_transformer", "lite_transformer_iwslt_de_en_160")
-def lite_transformer_iwslt_de_en_160(args):
-    _iwslt_de_en(args, 160)
+# the paper's presets: name -> (recipe, d, and for WMT the dropout and the attention / weight dropout)
+_PAPER_PRESETS = {
+    "lite_transformer_iwslt_de_en_160": (_iwslt_de_en, 160),
+    "lite_transformer_iwslt_de_en_240": (_iwslt_de_en, 240),
+    "lite_transformer_iwslt_de_en_320": (_iwslt_de_en, 320),
+    "lite_transformer_wmt_200": (_wmt, 200, 0.04, 0.03),
+    "lite_transformer_wmt_408": (_wmt, 408, 0.08, 0.06),
+    "lite_transformer_wmt_496": (_wmt, 496, 0.1, 0.08),
+}
 
 
-@register_architecture("lite_transformer", "lite_transformer_iwslt_de_en_240")
-def lite_transformer_iwslt_de_en_240(args):
-    _iwslt_de_en(args, 240)
+def _register_preset(name, recipe, *values):
+    def architecture(args):
+        recipe(args, *values)
+
+    architecture.__name__ = name
+    register_architecture("lite_transformer", name)(architecture)
 
 
-@register_architecture("lite_transformer", "lite_transformer_iwslt_de_en_320")
-def lite_transformer_iwslt_de_en_320(args):
-    _iwslt_de_en(args, 320)
-
-
-@register_architecture("lite_transformer", "lite_transformer_wmt_200")
-def lite_transformer_wmt_200(args):
-    _wmt(args, 200, dropout=0.04, attention_dropout=0.03)
-
-
-@register_architecture("lite_transformer", "lite_transformer_wmt_408")
-def lite_transformer_wmt_408(args):
-    _wmt(args, 408, dropout=0.08, attention_dropout=0.06)
-
-
-@register_architecture("lite_transformer", "lite_transformer_wmt_496")
-def lite_transformer_wmt_496(args):
-    _wmt(args, 496, dropout=0.1, attention_dropout=0.08)
+for _name, (_recipe, *_values) in _PAPER_PRESETS.items():
+    _register_preset(_name, _recipe, *_values)
 
 
 @register_architecture("lite_transformer", "lite_transformer_tiny")
 def lite_transformer_tiny(args):
     """A small model for the quickstart and tests: d=128, 3+3 layers, dynamic convolution with GLU."""
-    _default(args, "encoder_embed_dim", 128)
-    _default(args, "encoder_layers", 3)
-    _default(args, "decoder_layers", 3)
-    _default(args, "encoder_kernel_size_list", [3, 7, 15])
-    _default(args, "decoder_kernel_size_list", [3, 7, 15])
-    _default(args, "decoder_attention_heads", 4)
+    set_defaults(args, encoder_embed_dim=128, encoder_layers=3, decoder_layers=3, encoder_kernel_size_list=[3, 7, 15],
+                 decoder_kernel_size_list=[3, 7, 15], decoder_attention_heads=4)
     base_architecture(args)
 
 
-PRESETS = (
-    "lite_transformer_iwslt_de_en_160", "lite_transformer_iwslt_de_en_240", "lite_transformer_iwslt_de_en_320",
-    "lite_transformer_wmt_200", "lite_transformer_wmt_408", "lite_transformer_wmt_496",
-)
+PRESETS = tuple(_PAPER_PRESETS)

@@ -21,7 +21,7 @@ adaptive input/softmax, narrowed to d=592 (296 + 296 channels, FFN 592) so the s
 WMT models (0.15 / 0.1 / 0.1). The matching Transformer LM is ``transformer_lm_paper_wiki103_small``.
 """
 
-from .architecture_defaults import register_architecture, set_common_defaults, set_default as _default
+from .architecture_defaults import register_architecture, set_common_defaults, set_default as _default, set_defaults
 
 # The authors' LM default kernel-size list (15 x2, 31 x4, then 63); a model takes its first N entries.
 LM_KERNEL_SIZES = [15] * 2 + [31] * 4 + [63] * 11
@@ -66,45 +66,42 @@ def base_lm_architecture(args):
 
 def _wiki103(args, d, dropout, attention_dropout):
     """WikiText-103: 12 pre-norm layers, d/2 + d/2 split (4 + 4 heads), GLU, adaptive input/softmax tied."""
-    _default(args, "decoder_embed_dim", d)
-    _default(args, "decoder_ffn_embed_dim", d)
-    _default(args, "decoder_layers", 12)
-    _default(args, "decoder_conv_type", "dynamic")
-    _default(args, "decoder_glu", True)
-    _default(args, "dropout", dropout)
-    _default(args, "attention_dropout", attention_dropout)
-    _default(args, "weight_dropout", attention_dropout)
-    _default(args, "activation_dropout", 0.1)
-    _default(args, "adaptive_input", True)
-    _default(args, "adaptive_input_cutoff", "20000,60000")
-    _default(args, "adaptive_softmax_cutoff", "20000,60000")
-    _default(args, "adaptive_softmax_dropout", 0.2)
-    _default(args, "tie_adaptive_weights", True)
-    _default(args, "tie_adaptive_proj", True)
-    _default(args, "no_decoder_final_norm", True)
+    set_defaults(args, decoder_embed_dim=d, decoder_ffn_embed_dim=d, decoder_layers=12, decoder_conv_type="dynamic",
+                 decoder_glu=True, dropout=dropout, attention_dropout=attention_dropout,
+                 weight_dropout=attention_dropout, activation_dropout=0.1, adaptive_input=True,
+                 adaptive_input_cutoff="20000,60000", adaptive_softmax_cutoff="20000,60000",
+                 adaptive_softmax_dropout=0.2, tie_adaptive_weights=True, tie_adaptive_proj=True,
+                 no_decoder_final_norm=True)
     base_lm_architecture(args)
 
 
-@register_architecture("lite_transformer_lm", "lite_transformer_lm_wiki103")
-def lite_transformer_lm_wiki103(args):
-    _wiki103(args, 896, dropout=0.21, attention_dropout=0.14)
+# name: (d, dropout, attention / weight dropout)
+_WIKI103_PRESETS = {
+    "lite_transformer_lm_wiki103": (896, 0.21, 0.14),
+    "lite_transformer_lm_wiki103_small": (592, 0.15, 0.1),
+}
 
 
-@register_architecture("lite_transformer_lm", "lite_transformer_lm_wiki103_small")
-def lite_transformer_lm_wiki103_small(args):
-    _wiki103(args, 592, dropout=0.15, attention_dropout=0.1)
+def _register_preset(name, d, dropout, attention_dropout):
+    def architecture(args):
+        _wiki103(args, d, dropout, attention_dropout)
+
+    architecture.__name__ = name
+    register_architecture("lite_transformer_lm", name)(architecture)
+
+
+for _name, _values in _WIKI103_PRESETS.items():
+    _register_preset(_name, *_values)
 
 
 @register_architecture("lite_transformer_lm", "lite_transformer_lm_tiny")
 def lite_transformer_lm_tiny(args):
     """A small model for tests and quick CPU runs: d=128, 3 layers, kernels 3,7,15, plain tied embeddings (pass
     --adaptive-input/--adaptive-softmax-cutoff with cutoffs that fit your dictionary to try the adaptive ones)."""
-    _default(args, "decoder_embed_dim", 128)
-    _default(args, "decoder_layers", 3)
-    _default(args, "decoder_kernel_size_list", [3, 7, 15])
+    set_defaults(args, decoder_embed_dim=128, decoder_layers=3, decoder_kernel_size_list=[3, 7, 15])
     _default(args, "share_decoder_input_output_embed",
              not getattr(args, "adaptive_input", False) and not getattr(args, "adaptive_softmax_cutoff", None))
     base_lm_architecture(args)
 
 
-LM_PRESETS = ("lite_transformer_lm_wiki103", "lite_transformer_lm_wiki103_small")
+LM_PRESETS = tuple(_WIKI103_PRESETS)
