@@ -13,7 +13,7 @@ Two tables per dtype:
   device-to-device copy bandwidth.
 
     python benchmarks/dynamic_conv.py            # on a GPU: the paper's shapes, float32 and float16
-    python benchmarks/dynamic_conv.py --cpu      # CPU: smaller shapes, our PyTorch path against fairseq's
+    python benchmarks/dynamic_conv.py --cpu      # CPU: our public functions against fairseq's CPU paths
 
 fairseq's classes are optional imports: a path whose import fails is reported as missing, not timed.
 """
@@ -26,7 +26,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from lite_fairseq.kernels import dynamic_conv, dynamic_conv_from_logits, triton_available
+from lite_fairseq.kernels import dynamic_conv, dynamic_conv_from_logits, lightweight_conv, triton_available
 
 WEIGHT_DROPOUT = 0.1
 # (name, B, T, C, H, K, padding_l): translation shapes at about 4096 tokens per batch, and the LM's K=63
@@ -40,11 +40,13 @@ GPU_CASES = [
 ]
 # kernel table only: one larger tensor, where launch overheads no longer hide the memory system
 KERNEL_EXTRA_CASES = [("large K31", 32, 1024, 1024, 16, 31, 15)]
+# CPU: the paper's shapes at about 4096 tokens per batch (encoder centred, LM causal)
 CPU_CASES = [
-    ("wmt-enc K3", 16, 32, 248, 4, 3, 1),
-    ("wmt-enc K15", 16, 32, 248, 4, 15, 7),
-    ("wmt-enc K31", 16, 32, 248, 4, 31, 15),
-    ("lm K63", 1, 256, 448, 4, 63, 62),
+    ("wmt-enc K3", 128, 32, 248, 4, 3, 1),
+    ("wmt-enc K15", 128, 32, 248, 4, 15, 7),
+    ("wmt-enc K31", 128, 32, 248, 4, 31, 15),
+    ("wmt-enc K31 T128", 32, 128, 248, 4, 31, 15),
+    ("lm K63", 8, 512, 448, 4, 63, 62),
 ]
 
 
@@ -200,13 +202,135 @@ def bench_kernel(mods, cases, dtype, device, timer, copy_gbs):
             print(f"| {name} | {pname} | {ms:.4f} | {gms:.4f} | {gbs:.0f} | {100 * gbs / copy_gbs:.0f}% |")
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# CPU: one layer as fairseq runs it in training (T x B x C input, weight softmax, DropConnect p=0.1), our public
+# functions against fairseq's DynamicConv1dTBC / LightweightConv1dTBC with unfold=False (band) and unfold=True.
+
+
+def _cpu_paths(case, candidates):
+    """{(kind, path name): fn(x)} for one case; kind is "dynamic" or "lightweight"."""
+    from fairseq.modules.dynamic_convolution import DynamicConv1dTBC
+    from fairseq.modules.lightweight_convolution import LightweightConv1dTBC
+
+    from lite_fairseq.kernels import conv_cpu
+
+    _, B, T, C, H, K, P = case
+    dyn = DynamicConv1dTBC(C, kernel_size=K, padding_l=P, weight_softmax=True, num_heads=H,
+                           weight_dropout=WEIGHT_DROPOUT).train()
+    lw = LightweightConv1dTBC(C, kernel_size=K, padding_l=P, weight_softmax=True, num_heads=H,
+                              weight_dropout=WEIGHT_DROPOUT).train()
+
+    def ours_dyn(path=None):
+        def run(x):
+            logits = F.linear(x, dyn.weight_linear.weight).view(T, B, H, K).permute(1, 2, 3, 0)
+            if path is None:
+                out = dynamic_conv_from_logits(x.permute(1, 2, 0), logits, P, WEIGHT_DROPOUT, True, backend="torch")
+            else:
+                w = F.dropout(torch.softmax(logits, dim=2), WEIGHT_DROPOUT, True)
+                out = conv_cpu.dynamic_conv_cpu(x.permute(1, 2, 0), w, P, path)
+            return out.permute(2, 0, 1)
+
+        return run
+
+    def ours_lw(path=None):
+        def run(x):
+            w = F.dropout(torch.softmax(lw.weight.view(H, K), dim=1), WEIGHT_DROPOUT, True)
+            if path is None:
+                out = lightweight_conv(x.permute(1, 2, 0), w, P, backend="torch")
+            else:
+                out = conv_cpu.lightweight_conv_cpu(x.permute(1, 2, 0), w, P, path)
+            return out.permute(2, 0, 1)
+
+        return run
+
+    paths = {
+        ("dynamic", "fairseq unfold=False"): lambda x: dyn(x, unfold=False),
+        ("dynamic", "fairseq unfold=True"): lambda x: dyn(x, unfold=True),
+        ("dynamic", "ours"): ours_dyn(),
+        ("lightweight", "fairseq unfold=False"): lambda x: lw(x, unfold=False),
+        ("lightweight", "fairseq unfold=True"): lambda x: lw(x, unfold=True),
+        ("lightweight", "ours"): ours_lw(),
+    }
+    if candidates:
+        for p in conv_cpu.DYNAMIC_PATHS:
+            paths[("dynamic", f"ours {p}")] = ours_dyn(p)
+        for p in conv_cpu.LIGHTWEIGHT_PATHS:
+            paths[("lightweight", f"ours {p}")] = ours_lw(p)
+    return paths
+
+
+def peak_bytes(fn) -> int:
+    """Peak of the CPU tensor bytes allocated while fn runs, above what was live before: the running sum of the
+    allocation/free events torch.profiler records with profile_memory=True."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    events = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()
+                    if e.name() == "[memory]")
+    live = peak = 0
+    for _, nbytes in events:
+        live += nbytes
+        peak = max(peak, live)
+    return peak
+
+
+def bench_cpu(cases, threads, rounds, candidates):
+    torch.set_num_threads(threads)
+    print(f"# cpu, {threads} threads; torch {torch.__version__}; python {sys.version.split()[0]}")
+    print(f"# layer in training: weight softmax, DropConnect p={WEIGHT_DROPOUT}; T x B x C input; times are medians "
+          f"of {rounds} rounds in which the paths take turns (A B C A B C ...)")
+    print("# peak MiB: tensor bytes allocated during one forward+backward above those live before (torch.profiler "
+          "memory events); speed-up: best fairseq time / this path's time (> 1: faster than fairseq's best)")
+    print("| case | kind | path | fwd ms | fwd+bwd ms | fwd speed-up | fwd+bwd speed-up | peak MiB fwd+bwd |")
+    print("|---|---|---|---|---|---|---|---|")
+    for case in cases:
+        name, B, T, C, H, K, P = case
+        torch.manual_seed(0)
+        x = torch.randn(T, B, C, requires_grad=True)
+        g = torch.randn(T, B, C)
+        paths = _cpu_paths(case, candidates)
+
+        def fwd(fn):
+            return lambda: fn(x)
+
+        def fwd_bwd(fn):
+            def run():
+                x.grad = None
+                fn(x).backward(g)
+            return run
+
+        times = {key: ([], []) for key in paths}
+        for r in range(rounds + 2):  # two warm-up rounds
+            for key, fn in paths.items():
+                for i, job in enumerate((fwd(fn), fwd_bwd(fn))):
+                    t0 = time.perf_counter()
+                    job()
+                    if r >= 2:
+                        times[key][i].append((time.perf_counter() - t0) * 1e3)
+        med = {key: tuple(statistics.median(v) for v in pair) for key, pair in times.items()}
+        for kind in ("dynamic", "lightweight"):
+            best = [min(med[(k, p)][i] for (k, p) in med if k == kind and p.startswith("fairseq")) for i in (0, 1)]
+            for (k, p), (f, fb) in med.items():
+                if k != kind:
+                    continue
+                mib = peak_bytes(fwd_bwd(paths[(k, p)])) / 2**20
+                print(f"| {name} (B{B} T{T} C{C} H{H} K{K} P{P}) | {kind} | {p} | {f:.2f} | {fb:.2f} | "
+                      f"{best[0] / f:.2f}x | {best[1] / fb:.2f}x | {mib:.1f} |", flush=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cpu", action="store_true", help="run on the CPU (smaller shapes)")
+    ap.add_argument("--cpu", action="store_true", help="run on the CPU: our paths against fairseq's, interleaved")
+    ap.add_argument("--threads", type=int, default=2, help="CPU: torch.set_num_threads (default 2)")
+    ap.add_argument("--rounds", type=int, default=5, help="CPU: interleaved timed rounds per case")
+    ap.add_argument("--candidates", action="store_true", help="CPU: also time each of our candidate paths")
     ap.add_argument("--dtypes", default=None, help="comma list among float32,float16,bfloat16")
-    ap.add_argument("--reps", type=int, default=100, help="GPU: milliseconds of repetitions per timing; CPU: reps/5 timed calls")
+    ap.add_argument("--reps", type=int, default=100, help="GPU: milliseconds of repetitions per timing")
     args = ap.parse_args(argv)
     device = "cpu" if args.cpu or not torch.cuda.is_available() else "cuda"
+    if device == "cpu":
+        return bench_cpu(CPU_CASES, args.threads, args.rounds, args.candidates)
     dtypes = args.dtypes or ("float32,float16" if device == "cuda" else "float32")
     cases = GPU_CASES if device == "cuda" else CPU_CASES
     timer = Timer(device, args.reps)

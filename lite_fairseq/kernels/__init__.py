@@ -3,7 +3,10 @@
 :func:`dynamic_conv` and :func:`dynamic_conv_from_logits` are what the LSRA layers call; :func:`lightweight_conv`
 is the time-shared (one kernel per head) sibling. ``backend``:
 ``"auto"`` (the fused Triton kernel for CUDA tensors when Triton is installed, the PyTorch path otherwise),
-``"torch"`` (always the PyTorch path, for debugging) or ``"triton"`` (the fused kernel, an error if it cannot run).
+``"torch"`` (always the PyTorch path) or ``"triton"`` (the fused kernel, an error if it cannot run).
+
+The PyTorch path is :mod:`.conv_cpu`: band-matrix products (whole sequence or chunks of it) for dynamic
+convolution and oneDNN's depthwise convolution for lightweight convolution, chosen per shape.
 
 Triton is imported only when the Triton backend is used, so this package imports and runs on the CPU without it.
 """
@@ -12,7 +15,9 @@ import functools
 import os
 
 import torch
+import torch.nn.functional as F
 
+from .conv_cpu import dynamic_conv_cpu, lightweight_conv_cpu
 from .dynamic_conv_torch import (
     check_dynamic_conv_shapes,
     dynamic_conv_from_logits_torch,
@@ -72,7 +77,8 @@ def dynamic_conv(x, weight, padding_l: int, backend: str = "auto"):
     if _use_triton(backend, x, weight):
         check_dynamic_conv_shapes(x, weight, padding_l)
         return _triton_module().dynamic_conv_triton(x, weight, padding_l)
-    return dynamic_conv_torch(x, weight, padding_l)
+    check_dynamic_conv_shapes(x, weight, padding_l)
+    return dynamic_conv_cpu(x, weight, padding_l)
 
 
 def dynamic_conv_from_logits(x, logits, padding_l: int, weight_dropout: float = 0.0, training: bool = False,
@@ -82,7 +88,9 @@ def dynamic_conv_from_logits(x, logits, padding_l: int, weight_dropout: float = 
     if _use_triton(backend, x, logits):
         check_dynamic_conv_shapes(x, logits, padding_l)
         return _triton_module().dynamic_conv_from_logits_triton(x, logits, padding_l, weight_dropout, training)
-    return dynamic_conv_from_logits_torch(x, logits, padding_l, weight_dropout, training)
+    check_dynamic_conv_shapes(x, logits, padding_l)
+    weight = F.dropout(softmax_over_taps(logits, dim=2), p=weight_dropout, training=training)
+    return dynamic_conv_cpu(x, weight, padding_l)
 
 
 def check_lightweight_conv_shapes(x, weight, padding_l: int) -> None:
@@ -105,8 +113,10 @@ def lightweight_conv(x, weight, padding_l: int, backend: str = "auto"):
     check_lightweight_conv_shapes(x, weight, padding_l)
     B, _, T = x.shape
     H, K = weight.shape
-    expanded = weight.view(1, H, K, 1).expand(B, H, K, T)
-    return dynamic_conv(x, expanded, padding_l, backend)
+    if _use_triton(backend, x, weight):
+        expanded = weight.view(1, H, K, 1).expand(B, H, K, T)
+        return _triton_module().dynamic_conv_triton(x, expanded, padding_l)
+    return lightweight_conv_cpu(x, weight, padding_l)
 
 
 __all__ = [

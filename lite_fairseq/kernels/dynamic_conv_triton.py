@@ -6,7 +6,8 @@ Same layout and meaning as :mod:`lite_fairseq.kernels.dynamic_conv_torch` (fairs
 Each program owns one (batch, head), a block of that head's channels and a block of time steps; it walks the K
 taps, reading one row of kernel weights and one shifted tile of ``x`` per tap (the re-reads of neighbouring
 time steps hit the cache), and accumulates in float32 (float64 for float64 inputs). No ``B x C x K x T``
-tensor is ever built. Three kernels:
+tensor is ever built. Four kernels (``@triton.jit`` functions launched from the host; ``_weight_row`` is a helper
+they inline):
 
 * forward (optionally from raw logits: softmax over the taps and DropConnect are computed in the kernel; the
   per-time-step log-sum-exp is written out, ``B x H x T``, so the backward pass can rebuild the weights),
@@ -15,6 +16,18 @@ tensor is ever built. Three kernels:
   channels are split into chunks written to a float32 buffer ``chunks x B x H x K x T`` that is summed after,
   so the result is deterministic (no atomics),
 * and, for the logits variant, the softmax/DropConnect backward over the taps.
+
+Symbols used below:
+
+* ``B``: batch size; ``C``: channels; ``T``: time steps (sequence length);
+* ``H``: heads, one kernel per (batch, head, time step) shared by the head's ``R = C // H`` channels;
+* ``K``: kernel size (taps), at most ``MAX_KERNEL_SIZE``; ``K_PAD``: K rounded up to a power of two (Triton
+  tiles have power-of-two sizes; the extra taps are masked);
+* ``padding_l`` (``P`` in the kernels): taps to the left of the current step, so tap k reads ``x[t + k - P]``;
+  ``P = K - 1`` is causal, ``P = (K - 1) // 2`` centred;
+* ``BLOCK_C`` / ``BLOCK_T``: the channels (of one head) and time steps one program handles, powers of two
+  picked by ``_blocks``; ``ACC``: the accumulation dtype; ``FROM_LOGITS`` / ``DROPOUT``: compile-time switches
+  for the softmax over the taps and DropConnect; ``s*_b``/``s*_c``/``s*_t``...: element strides of each tensor.
 
 DropConnect draws its mask with Triton's counter-based generator (Philox) keyed by a seed and the flat index
 into ``B x H x K x T``; the backward pass regenerates the same mask from the saved seed instead of storing it.

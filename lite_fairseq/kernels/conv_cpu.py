@@ -1,0 +1,227 @@
+"""Fast PyTorch (CPU) paths for dynamic and lightweight convolution, with a per-shape choice among them.
+
+Same layout and meaning as :mod:`lite_fairseq.kernels.dynamic_conv_torch`:
+``out[b, c, t] = sum_k w[b, h(c), k, t] * x[b, c, t + k - padding_l]``, x ``B x C x T``, w ``B x H x K x T``
+(``H x K`` for lightweight convolution), zeros outside ``[0, T)``.
+
+Dynamic-convolution paths (:data:`DYNAMIC_PATHS`):
+
+* ``"band"``: per (batch, head) the kernels become one ``T x (T+K-1)`` band matrix (fairseq's "expanded" idea) and
+  the convolution is one batched matrix product with the zero-padded input; the backward pass is two more batched
+  products (input gradient: output gradient times the band; weight gradient: the band's diagonals of output
+  gradient times padded input). A custom autograd function, so nothing else is kept for the backward pass.
+* ``"chunked"``: the same with time cut into chunks of ``L`` steps, each a ``L x (L+K-1)`` band against its own
+  window of the input; multiply-adds fall from ``T*(T+K-1)`` to ``T*(L+K-1)`` per channel, which matters for long
+  sequences (T=512). ``L = T`` is the band path.
+* ``"shift"``: the original shift-and-add over the K taps (:func:`dynamic_conv_torch`), least memory.
+
+Lightweight convolution (:data:`LIGHTWEIGHT_PATHS`) runs the dynamic paths on a stride-0 expanded weight and adds
+``"conv1d"``: one depthwise ``F.conv1d`` (oneDNN) with the head's kernel repeated over its channels.
+
+:func:`choose_dynamic_path` / :func:`choose_lightweight_path` pick a path from the shape alone (a fixed rule, so a
+run is reproducible); :func:`dynamic_conv_cpu` / :func:`lightweight_conv_cpu` take ``path=`` to force one.
+
+Memory: the band matrices hold ``B*H*T_p*(L+K-1)`` numbers (``T_p``: T rounded up to a multiple of L), at most
+fairseq's ``B*H*T*(T+K-1)``; the input windows add ``B*C*T_p*(L+K-1)/L``. Kernels longer than the sequence are
+first cut to the taps that can touch it (at most ``2T-1``), as fairseq does for the causal case.
+"""
+
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+from .dynamic_conv_torch import dynamic_conv_torch
+
+DYNAMIC_PATHS = ("band", "chunked", "shift")
+LIGHTWEIGHT_PATHS = ("conv1d", "band", "chunked", "shift")
+
+
+def _check_path(path: str, allowed) -> None:
+    if path not in allowed:
+        raise ValueError(f"unknown CPU convolution path {path!r}; choose one of {', '.join(allowed)}")
+
+
+def chunk_length(K: int, T: int) -> int:
+    """Time steps per chunk of the chunked path: T split into equal chunks of about 2K steps (fewer multiply-adds
+    than the full band once T is several K, while each window's overhead (K-1)/L stays under one half). Never
+    under K-1 (the backward overlap-add spills into the next chunk only) unless it is all of T."""
+    target = max(2 * K, 16)
+    n = -(-T // target)
+    return -(-T // n)
+
+
+def trim_taps(weight: torch.Tensor, padding_l: int, T: int):
+    """Drop the taps that never touch the sequence (tap k reads ``t + k - padding_l``, valid only for
+    ``|k - padding_l| < T``); returns the narrowed weight (dim 2) and the new padding. Gradients of the dropped
+    taps are zero, as they should be."""
+    K = weight.shape[2]
+    lo = max(0, padding_l - T + 1)
+    hi = min(K - 1, padding_l + T - 1)
+    if lo == 0 and hi == K - 1:
+        return weight, padding_l
+    return weight.narrow(2, lo, hi - lo + 1), padding_l - lo
+
+
+def _diagonals(band: torch.Tensor, K: int) -> torch.Tensor:
+    """View of the K diagonals of a contiguous ``n x L x (L+K-1)`` band: ``[n, i, k] = band[n, i, i + k]``."""
+    n, L, W = band.shape
+    return band.as_strided((n, L, K), (L * W, W + 1, 1))
+
+
+def _to_chunks(t3: torch.Tensor, N: int, L: int) -> torch.Tensor:
+    """``BH x R x T`` -> ``BH*N x R x L`` (zero-padded on the right to ``N*L`` steps); a view when N == 1."""
+    BH, R, T = t3.shape
+    if N == 1:
+        return t3
+    t3 = F.pad(t3, (0, N * L - T))
+    return t3.view(BH, R, N, L).transpose(1, 2).reshape(BH * N, R, L)
+
+
+def _build_band(weight: torch.Tensor, N: int, L: int) -> torch.Tensor:
+    """``band[b*H*N + h*N + n, i, i + k] = weight[b, h, k, n*L + i]``, zeros elsewhere: ``BH*N x L x (L+K-1)``.
+    The taps are copied straight from weight's own strides (no intermediate copy)."""
+    B, H, K, T = weight.shape
+    band = weight.new_zeros(B * H * N, L, L + K - 1)
+    diag = _diagonals(band, K).view(B * H, N, L, K)
+    taps = weight.transpose(2, 3).reshape(B * H, T, K)  # a view for weights built from T x B x H x K logits
+    full = (T // L) * L
+    if full:
+        diag[:, : T // L].copy_(taps[:, :full].view(B * H, T // L, L, K))
+    if full < T:
+        diag[:, T // L, : T - full].copy_(taps[:, full:])
+    return band
+
+
+def _apply_band(band: torch.Tensor, x3: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``out[n, r, t] = sum_s band[n, t, s] * x3[n, r, s]`` (``n x R x T``), laid out like ``like`` (``B x C x T``):
+    for a time-major tensor (a permuted ``T x B x C``) the product is written straight into that layout, so
+    neither this result nor the gradients added to it later need a transposing copy."""
+    if like.stride(2) == 1 or like.dim() != 3:
+        return torch.bmm(x3, band.transpose(1, 2))
+    out = torch.empty_like(like)
+    try:
+        out3 = out.view(x3.shape)
+    except RuntimeError:  # strides that do not split into heads: the plain product
+        return torch.bmm(x3, band.transpose(1, 2))
+    # (a bmm writing into the strided view directly falls back to one small product per batch entry: slower)
+    out3.transpose(1, 2).copy_(torch.bmm(band, x3.transpose(1, 2)))
+    return out3
+
+
+class _ChunkedBandConv(torch.autograd.Function):
+    """Dynamic convolution as batched products with band matrices over chunks of L time steps. With a single
+    chunk (L = T) the band is narrowed to the T x T block that meets the unpadded input, as fairseq does, so x
+    is used in place, whatever its strides (a permuted T x B x C tensor costs no copy)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, padding_l: int, L: int):
+        B, C, T = x.shape
+        H, K = weight.shape[1], weight.shape[2]
+        R, BH = C // H, B * H
+        N = -(-T // L)
+        W = L + K - 1
+        band = _build_band(weight, N, L)
+        x3 = x.reshape(BH, R, T)
+        if N == 1:
+            xw = x3
+            out = _apply_band(band.narrow(2, padding_l, T), x3, like=x)  # BH x R x T
+        else:
+            # input windows: chunk n sees steps [n*L - padding_l, n*L - padding_l + W) of x, zeros outside
+            xpad = F.pad(x3, (padding_l, N * L + K - 1 - T - padding_l))
+            xw = xpad.unfold(2, W, L).transpose(1, 2).reshape(BH * N, R, W)
+            out = torch.bmm(xw, band.transpose(1, 2))  # BH*N x R x L
+            out = out.view(BH, N, R, L).transpose(1, 2).reshape(BH, R, N * L)[..., :T]
+        ctx.save_for_backward(xw, band)
+        # the weight's own layout when it is dense (e.g. permuted T x B x H x K), for its gradient
+        ctx.weight_strides = torch.empty_like(weight, device="meta").stride()
+        ctx.shape = (B, C, T, H, K, N, L, padding_l)
+        return out.reshape(B, C, T)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        xw, band = ctx.saved_tensors
+        B, C, T, H, K, N, L, padding_l = ctx.shape
+        R, BH, W = C // H, B * H, L + K - 1
+        go = _to_chunks(grad_out.reshape(BH, R, T), N, L)  # BH*N x R x L
+        grad_x = grad_w = None
+        if ctx.needs_input_grad[0]:
+            if N == 1:
+                grad_x = _apply_band(band.narrow(2, padding_l, T).transpose(1, 2), go, like=grad_out).view(B, C, T)
+            else:  # gradient of each chunk's window, overlap-added: chunk n covers [n*L, n*L + W), W - L <= L
+                g4 = torch.bmm(go, band).view(BH, N, R, W).transpose(1, 2)
+                gpad = g4.new_zeros(BH, R, N + 1, L)
+                gpad[:, :, :N] = g4[..., :L]
+                gpad[:, :, 1:, : K - 1] += g4[..., L:]
+                grad_x = gpad.view(BH, R, (N + 1) * L)[..., padding_l : padding_l + T].reshape(B, C, T)
+        if ctx.needs_input_grad[1]:
+            gband = band.new_zeros(BH * N, L, W) if N == 1 else None
+            if N == 1:
+                gband.narrow(2, padding_l, T).copy_(torch.bmm(go.transpose(1, 2), xw))  # (bmm out= a strided
+                # view would fall back to one product per batch entry)
+            else:
+                gband = torch.bmm(go.transpose(1, 2), xw)  # BH*N x L x W
+            taps = _diagonals(gband, K).reshape(BH, N * L, K)[:, :T]
+            grad_w = band.new_empty(B * H * K * T).as_strided((B, H, K, T), ctx.weight_strides)
+            grad_w.copy_(taps.reshape(B, H, T, K).transpose(2, 3))  # in the weight's own layout
+        return grad_x, grad_w, None, None
+
+
+def band_conv(x: torch.Tensor, weight: torch.Tensor, padding_l: int, chunk: Optional[int] = None) -> torch.Tensor:
+    """Dynamic convolution by band-matrix products; ``chunk`` time steps per band (default: all of T)."""
+    T = x.shape[2]
+    weight, padding_l = trim_taps(weight, padding_l, T)
+    K = weight.shape[2]
+    L = T if chunk is None else min(T, chunk)
+    if L < T and L < K - 1:
+        raise ValueError(f"band_conv: chunk={chunk} must be at least K-1={K - 1} (or at least T={T})")
+    dtype = torch.result_type(x, weight)
+    return _ChunkedBandConv.apply(x.to(dtype), weight.to(dtype), padding_l, L)
+
+
+def choose_dynamic_path(B: int, C: int, H: int, K: int, T: int) -> str:
+    """Per-shape rule: the full band until it is 3x wider than a chunk's band (T+K-1 against L+K-1), the chunked
+    band beyond. Measured (benchmarks/dynamic_conv.py --cpu --candidates): the band wins at T=32 (K 3..31) and at
+    T=128, K=31 (2.2x wider), the chunked band at T=512, K=63 (3.5x wider); the copies that cut the sequence
+    into windows cost about what the saved multiply-adds gain in between."""
+    K = min(K, 2 * T - 1)
+    L = chunk_length(K, T)
+    return "band" if (T + K - 1) <= 3 * (L + K - 1) else "chunked"
+
+
+def choose_lightweight_path(B: int, C: int, H: int, K: int, T: int) -> str:
+    """Per-shape rule for lightweight convolution: the dynamic rule on the expanded weight. oneDNN's depthwise
+    ``conv1d`` lost to the band paths at all five benchmark shapes on the 2-core machine, so it is only a
+    candidate."""
+    return choose_dynamic_path(B, C, H, K, T)
+
+
+def dynamic_conv_cpu(x: torch.Tensor, weight: torch.Tensor, padding_l: int,
+                     path: Optional[str] = None) -> torch.Tensor:
+    """Dynamic convolution on the chosen path (None: :func:`choose_dynamic_path`); shapes already checked."""
+    B, C, T = x.shape
+    H, K = weight.shape[1], weight.shape[2]
+    path = path or choose_dynamic_path(B, C, H, K, T)
+    _check_path(path, DYNAMIC_PATHS)
+    if path == "shift":
+        return dynamic_conv_torch(x, weight, padding_l)
+    if path == "band":
+        return band_conv(x, weight, padding_l)
+    return band_conv(x, weight, padding_l, chunk=chunk_length(min(K, 2 * T - 1), T))
+
+
+def lightweight_conv_cpu(x: torch.Tensor, weight: torch.Tensor, padding_l: int,
+                         path: Optional[str] = None) -> torch.Tensor:
+    """Lightweight convolution (weight H x K) on the chosen path (None: :func:`choose_lightweight_path`)."""
+    B, C, T = x.shape
+    H, K = weight.shape
+    path = path or choose_lightweight_path(B, C, H, K, T)
+    _check_path(path, LIGHTWEIGHT_PATHS)
+    if path != "conv1d":
+        return dynamic_conv_cpu(x, weight.view(1, H, K, 1).expand(B, H, K, T), padding_l, path)
+    dtype = torch.result_type(x, weight)
+    per_channel = weight.to(dtype).repeat_interleave(C // H, dim=0).unsqueeze(1)  # C x 1 x K
+    x = x.to(dtype)
+    if 2 * padding_l == K - 1:  # centred: conv1d pads both sides itself
+        return F.conv1d(x, per_channel, padding=padding_l, groups=C)
+    return F.conv1d(F.pad(x, (padding_l, K - 1 - padding_l)), per_channel, groups=C)
