@@ -16,6 +16,7 @@ from torch import Tensor
 
 from .config import BranchSpec, LayerConfig
 from .convolution import DynamicConvTBC, LightweightConvTBC
+from .fast_step import FusedQKV, self_attention_step, use_fast_step
 
 CONV_CLASSES = {"lightweight": LightweightConvTBC, "dynamic": DynamicConvTBC}
 
@@ -78,6 +79,8 @@ class LongShortRangeAttention(nn.Module):
             else:
                 branch = ConvBranch(cfg, spec)
             self.branches.append(branch)
+        # inference fast path of the attention branches' decoding steps (see .fast_step); not module state
+        self.fused_qkv = [FusedQKV() for _ in self.specs]
 
     def forward(self, x: Tensor, key_padding_mask: Optional[Tensor] = None, incremental_state=None,
                 attn_mask: Optional[Tensor] = None, need_weights: bool = False
@@ -86,10 +89,13 @@ class LongShortRangeAttention(nn.Module):
         outputs = []
         attn: Optional[Tensor] = None
         start = 0
-        for spec, branch in zip(self.specs, self.branches):
+        for spec, branch, fused in zip(self.specs, self.branches, self.fused_qkv):
             part = x[..., start:start + spec.dim]
             start += spec.dim
-            if spec.is_attention:
+            if spec.is_attention and use_fast_step(branch, part, incremental_state, key_padding_mask, attn_mask,
+                                                   need_weights):
+                out = self_attention_step(branch, fused, part, incremental_state)
+            elif spec.is_attention:
                 out, weights = branch(query=part, key=part, value=part, key_padding_mask=key_padding_mask,
                                       incremental_state=incremental_state, need_weights=need_weights,
                                       attn_mask=attn_mask)
