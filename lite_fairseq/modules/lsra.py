@@ -27,6 +27,13 @@ def conv_padding(kernel_size: int, causal: bool) -> int:
     return kernel_size - 1 if causal else (kernel_size - 1) // 2
 
 
+def rowwise(linear: nn.Module, x: Tensor) -> Tensor:
+    """``linear`` over the rows of ``x`` (``... x C``) as one 2-D product: a branch's slice of the layer's channels
+    is not contiguous, and a 3-D strided input makes ``F.linear`` run a matrix product and a separate bias add
+    instead of one fused ``addmm``."""
+    return linear(x.reshape(-1, x.size(-1))).view(*x.shape[:-1], -1)
+
+
 class ConvBranch(nn.Module):
     """The convolution branch over ``spec.dim`` channels, with the layer's convolution settings from ``cfg``."""
 
@@ -58,7 +65,7 @@ class ConvBranch(nn.Module):
         mask = None if padding_mask is None else padding_mask.transpose(0, 1).unsqueeze(2)
         if mask is not None and self.mask_before_linear:
             x = x.masked_fill(mask, 0.0)
-        x = self.linear1(x)
+        x = rowwise(self.linear1, x)
         if self.glu:
             x = F.glu(x, dim=-1)
         if mask is not None and not self.mask_before_linear:
