@@ -77,19 +77,17 @@ class DepthwiseConvTBC(nn.Module):
     def _single_step(self, window: Tensor) -> Tensor:
         """One decoding step: ``window`` holds up to K inputs ending with the new one (``T' x B x C``).
 
-        A sum over the taps, one fused multiply-add per tap on ``B x C``, rather than a product with a zero-padded
-        window, which would copy the window (benchmarks/RESULTS.md has the timing). In the first K-1 steps of a
-        sentence the taps that would reach before it read zeros, so they are left out."""
+        One broadcast product of the window with the step's kernel and one sum over time (two operations whatever
+        K, rather than a multiply-add per tap, whose per-call overhead dominated a decoding step; see
+        benchmarks/RESULTS.md, "CPU efficiency (issue 13)"). In the first K-1 steps of a sentence the taps that
+        would reach before it read zeros, so they are left out."""
         K, H = self.kernel_size, self.num_heads
         if window.size(0) > K:
             window = window[-K:]
         T, B, C = window.shape
         weight = self.step_kernel(window[-1:])  # B x H x K
-        weight = weight[..., K - T:].to(window.dtype).unsqueeze(-1)  # B x H x T x 1, the taps that see the window
-        x = window.reshape(T, B, H, C // H)
-        out = x[0] * weight[:, :, 0]
-        for t in range(1, T):
-            out.addcmul_(x[t], weight[:, :, t])
+        weight = weight[..., K - T:].to(window.dtype).permute(2, 0, 1).unsqueeze(-1)  # T x B x H x 1
+        out = (window.reshape(T, B, H, C // H) * weight).sum(dim=0)
         return out.reshape(1, B, C)
 
     def reorder_incremental_state(self, incremental_state: Dict[str, Dict[str, Optional[Tensor]]],
