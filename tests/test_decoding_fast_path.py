@@ -5,6 +5,7 @@ for sentences shorter than the convolution kernel, after weights change, and mix
 import pytest
 import torch
 
+import lite_fairseq.modules.layers as layers
 import lite_fairseq.modules.lsra as lsra
 from model_helpers import build_model, make_dictionary, random_tokens
 
@@ -113,3 +114,75 @@ def test_training_mode_keeps_fairseqs_attention(calls):
     model.train()
     _steps(model, src, prev)
     assert calls["fast"] == 0
+
+
+@pytest.fixture
+def encoder_calls(monkeypatch):
+    """Counts the fast encoder-decoder attention steps; ``encoder_calls["enabled"] = False`` turns them off."""
+    counter = {"fast": 0, "enabled": True}
+    real_use, real_step = layers.use_encoder_step, layers.encoder_attention_step
+
+    def use(*args, **kwargs):
+        return counter["enabled"] and real_use(*args, **kwargs)
+
+    def step(*args, **kwargs):
+        counter["fast"] += 1
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(layers, "use_encoder_step", use)
+    monkeypatch.setattr(layers, "encoder_attention_step", step)
+    return counter
+
+
+def _padded_source(d, g):
+    short = random_tokens(d, 1, 3, g)
+    return torch.cat([torch.cat([torch.full((1, 3), d.pad()), short], 1), random_tokens(d, 2, 6, g)])
+
+
+@pytest.mark.parametrize("need_attn", [True, False])  # weights asked for (fairseq's default) or not (SDPA)
+def test_encoder_attention_fast_step_equals_fairseqs(encoder_calls, need_attn):
+    d = make_dictionary()
+    model = build_model("lite_transformer_tiny", dictionary=d).eval()
+    for layer in model.decoder.layers:
+        layer.make_generation_fast_(need_attn=need_attn)
+    g = torch.Generator().manual_seed(5)
+    src, prev = _padded_source(d, g), random_tokens(d, 3, 6, g)
+    results = []
+    with torch.no_grad():
+        for enabled in (True, False):
+            encoder_calls["enabled"] = enabled
+            encoder_out = model.encoder(src, src_lengths=None)
+            state, outs, attns = {}, [], []
+            for t in range(prev.size(1)):
+                out, extra = model.decoder(prev[:, : t + 1], encoder_out=encoder_out, incremental_state=state)
+                outs.append(out)
+                attns.append(extra["attn"][0])
+            results.append((torch.cat(outs, 1), torch.cat(attns, 1)))
+        full, extra = model(src, None, prev)
+    assert encoder_calls["fast"] == (prev.size(1) - 1) * len(model.decoder.layers)  # every step after the first
+    torch.testing.assert_close(results[0][0], results[1][0], atol=1e-5, rtol=0)
+    torch.testing.assert_close(results[0][0], full, atol=1e-5, rtol=0)
+    torch.testing.assert_close(results[0][1], results[1][1], atol=1e-5, rtol=0)
+    torch.testing.assert_close(results[0][1], extra["attn"][0], atol=1e-5, rtol=0)
+
+
+def test_sequence_generator_output_is_unchanged_by_the_fast_paths(calls, encoder_calls):
+    """fairseq's beam search (beam size set on the model, encoder keys shared by a sentence's hypotheses, beam
+    reordering at every step) finds the same hypotheses and scores with the fast paths as without them."""
+    from fairseq.sequence_generator import SequenceGenerator
+
+    d = make_dictionary()
+    model = build_model("lite_transformer_tiny", dictionary=d).eval()
+    g = torch.Generator().manual_seed(6)
+    sample = {"net_input": {"src_tokens": _padded_source(d, g), "src_lengths": torch.tensor([3, 6, 6])}}
+    found = []
+    for enabled in (True, False):
+        calls["enabled"] = encoder_calls["enabled"] = enabled
+        gen = SequenceGenerator([model], d, beam_size=3, max_len_a=0, max_len_b=7, min_len=7)
+        with torch.no_grad():
+            found.append(gen.generate([model], sample))
+    assert calls["fast"] > 0 and encoder_calls["fast"] > 0
+    for fast, slow in zip(*found):
+        for a, b in zip(fast, slow):
+            assert torch.equal(a["tokens"], b["tokens"])
+            torch.testing.assert_close(a["score"], b["score"], atol=1e-5, rtol=0)

@@ -1,4 +1,5 @@
-"""Inference fast path of one decoding step through the LSRA attention branch (fairseq's MultiheadAttention).
+"""Inference fast paths of one decoding step through fairseq's MultiheadAttention: the LSRA attention branch
+(self-attention) and the decoder layers' encoder-decoder attention.
 
 fairseq's :class:`~fairseq.modules.MultiheadAttention` spends most of a single decoding step on small operations
 (three separate projections of the new token, views, transposes, checks, the key-padding bookkeeping). At inference
@@ -9,6 +10,12 @@ state-dict names stay as they are), the new key and value appended to the same i
 Beam reordering stays :meth:`MultiheadAttention.reorder_incremental_state`, which reads the same state; any step
 this path does not cover (training, masks, attention weights asked for, quantised projections) runs fairseq's code
 on that same state.
+
+The encoder-decoder attention's step (:func:`encoder_attention_step`) reads the keys and values fairseq cached at
+the sentence's first step (``prev_key``: ``B' x H x S x D``, with ``B'`` the sentences when the generator set a beam
+size, every hypothesis of a sentence sharing them, as fairseq does) and computes one query per hypothesis against
+them: a query projection, one product with the keys, the padding mask, a softmax, one product with the values and
+the output projection, and the head-averaged weights when asked for.
 """
 
 from typing import Optional, Tuple
@@ -91,3 +98,46 @@ def use_fast_step(mha: MultiheadAttention, x: Tensor, incremental_state, key_pad
     if state is not None and state.get("prev_key_padding_mask") is not None:
         return False
     return can_fuse(mha)
+
+
+def use_encoder_step(mha: MultiheadAttention, x: Tensor, incremental_state, static_kv: bool,
+                     need_head_weights: bool = False) -> bool:
+    """Whether the encoder-decoder attention step can be the fast one: a later step (keys cached) of one token."""
+    if incremental_state is None or not static_kv or mha.training or x.size(0) != 1 or need_head_weights:
+        return False
+    if not mha.encoder_decoder_attention or mha.add_zero_attn or mha.bias_k is not None:
+        return False
+    if not all(type(p) is nn.Linear and p.bias is not None for p in (mha.q_proj, mha.out_proj)):
+        return False
+    state = mha.get_incremental_state(incremental_state, STATE_KEY)
+    return state is not None and state.get("prev_key") is not None and state.get("prev_value") is not None
+
+
+def encoder_attention_step(mha: MultiheadAttention, x: Tensor, incremental_state, need_weights: bool
+                           ) -> Tuple[Tensor, Optional[Tensor]]:
+    """``x``: ``1 x B x C`` (B hypotheses). Returns ``1 x B x C`` and, if ``need_weights``, the weights averaged
+    over heads (``B x 1 x S``, float32), as fairseq's MultiheadAttention returns them."""
+    _, B, C = x.shape
+    H = mha.num_heads
+    D = C // H
+    state = mha.get_incremental_state(incremental_state, STATE_KEY)
+    k, v = state["prev_key"], state["prev_value"]  # B' x H x S x D
+    kv_bsz, S = k.size(0), k.size(2)
+    beam = B // kv_bsz
+    q = F.linear(x[0], mha.q_proj.weight, mha.q_proj.bias)
+    q = q.view(kv_bsz, beam, H, D).transpose(1, 2)  # B' x H x beam x D: a sentence's hypotheses as its queries
+    mask = state.get("prev_key_padding_mask")  # B' x S, True at padding
+    weights = None
+    if need_weights:
+        scores = torch.matmul(q * mha.scaling, k.transpose(2, 3))  # B' x H x beam x S
+        if mask is not None:
+            scores = scores.masked_fill(mask.view(kv_bsz, 1, 1, S).to(torch.bool), float("-inf"))
+        probs = torch.softmax(scores.float(), dim=-1)
+        out = torch.matmul(probs.type_as(v), v)
+        weights = probs.mean(dim=1).reshape(B, 1, S)
+    else:
+        keep = None if mask is None else ~mask.view(kv_bsz, 1, 1, S).to(torch.bool)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=keep, scale=mha.scaling)
+    out = out.transpose(1, 2).reshape(B, C)
+    out = F.linear(out, mha.out_proj.weight, mha.out_proj.bias)
+    return out.unsqueeze(0), weights
