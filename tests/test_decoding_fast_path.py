@@ -186,3 +186,21 @@ def test_sequence_generator_output_is_unchanged_by_the_fast_paths(calls, encoder
         for a, b in zip(fast, slow):
             assert torch.equal(a["tokens"], b["tokens"])
             torch.testing.assert_close(a["score"], b["score"], atol=1e-5, rtol=0)
+
+
+def test_lightweight_kernel_kept_at_inference_follows_weight_changes():
+    from lite_fairseq.modules import LightweightConvTBC
+
+    conv = LightweightConvTBC(8, 3, 2, 2, weight_dropout=0.1).eval()
+    x = torch.randn(5, 2, 8)
+    with torch.no_grad():
+        first = conv(x)
+        assert conv.normalised_weight(x.dtype) is conv.normalised_weight(x.dtype)  # computed once
+        conv.weight.mul_(2.0)
+        changed = conv(x)
+    expected = torch.softmax(conv.weight.detach(), dim=1)
+    torch.testing.assert_close(conv.normalised_weight(x.dtype), expected)
+    assert not torch.allclose(first, changed)
+    # with autograd on (eval mode or training) nothing is kept and gradients reach the weight
+    conv(x).sum().backward()
+    assert conv.weight.grad is not None and conv.weight.grad.abs().sum() > 0

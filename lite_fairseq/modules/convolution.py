@@ -21,6 +21,8 @@ from torch import Tensor
 from lite_fairseq import kernels
 from lite_fairseq.kernels import softmax_over_taps
 
+from .fast_step import weights_key
+
 
 @with_incremental_state
 class DepthwiseConvTBC(nn.Module):
@@ -58,6 +60,12 @@ class DepthwiseConvTBC(nn.Module):
     def step_kernel(self, x: Tensor) -> Tensor:
         """The normalised kernels (``B x H x K``) for the single new step ``x`` (``1 x B x C``)."""
         raise NotImplementedError
+
+    def drop_connect(self, weight: Tensor) -> Tensor:
+        """DropConnect on normalised kernels; no operator at all at inference or with ``weight_dropout=0``."""
+        if self.training and self.weight_dropout > 0:
+            return F.dropout(weight, p=self.weight_dropout, training=True)
+        return weight
 
     def forward(self, x: Tensor, incremental_state: Optional[Dict[str, Dict[str, Optional[Tensor]]]] = None):
         if incremental_state is None:
@@ -119,11 +127,24 @@ class LightweightConvTBC(DepthwiseConvTBC):
         nn.init.xavier_uniform_(self.weight)
 
     def normalised_weight(self, dtype: torch.dtype) -> Tensor:
-        """Softmax over taps, then DropConnect once on the shared ``H x K`` kernel (as fairseq's LightweightConv)."""
+        """Softmax over taps, then DropConnect once on the shared ``H x K`` kernel (as fairseq's LightweightConv).
+
+        At inference without autograd (decoding) the result is computed once and kept until the weight changes
+        (an in-place update, a new tensor) or the dtype asked for differs; training never reads the cache."""
+        if self.training or torch.is_grad_enabled():
+            return self._normalise(dtype)
+        key = (weights_key(self.weight), dtype)
+        cached = self.__dict__.get("_normalised_cache")
+        if cached is None or cached[0] != key:
+            cached = (key, self._normalise(dtype))
+            self.__dict__["_normalised_cache"] = cached
+        return cached[1]
+
+    def _normalise(self, dtype: torch.dtype) -> Tensor:
         weight = self.weight
         if self.weight_softmax:
             weight = softmax_over_taps(weight, dim=1)
-        weight = F.dropout(weight, p=self.weight_dropout, training=self.training)
+        weight = self.drop_connect(weight)
         return weight.to(dtype)
 
     def full_sequence(self, x: Tensor, padding_l: int) -> Tensor:
@@ -156,7 +177,7 @@ class DynamicConvTBC(DepthwiseConvTBC):
             out = kernels.dynamic_conv_from_logits(x_bct, logits, padding_l, self.weight_dropout, self.training,
                                                    backend=self.backend)
         else:
-            weight = F.dropout(logits, p=self.weight_dropout, training=self.training)
+            weight = self.drop_connect(logits)
             out = kernels.dynamic_conv(x_bct, weight, padding_l, backend=self.backend)
         return out.permute(2, 0, 1)
 
@@ -164,4 +185,4 @@ class DynamicConvTBC(DepthwiseConvTBC):
         weight = self.kernel_logits(x)[..., 0]
         if self.weight_softmax:
             weight = softmax_over_taps(weight, dim=2)
-        return F.dropout(weight, p=self.weight_dropout, training=self.training)
+        return self.drop_connect(weight)

@@ -29,7 +29,7 @@ from torch import Tensor
 STATE_KEY = "attn_state"  # the key fairseq's MultiheadAttention keeps its incremental state under
 
 
-def _weights_key(*params: Tensor) -> Tuple:
+def weights_key(*params: Tensor) -> Tuple:
     """Identifies the weights' current values: a new tensor, new storage or an in-place update changes it."""
     return tuple((id(p), p.data_ptr(), p._version) for p in params)
 
@@ -46,7 +46,7 @@ class FusedQKV:
     def get(self, mha: MultiheadAttention) -> Tuple[Tensor, Tensor]:
         projections = (mha.q_proj, mha.k_proj, mha.v_proj)
         params = [t for p in projections for t in (p.weight, p.bias)]
-        key = _weights_key(*params)
+        key = weights_key(*params)
         if key != self.key:
             with torch.no_grad():
                 self.weight = torch.cat([p.weight for p in projections]).detach()
