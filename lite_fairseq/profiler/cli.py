@@ -58,7 +58,8 @@ def make_parser() -> argparse.ArgumentParser:
     lat = p.add_argument_group("latency (--latency)")
     lat.add_argument("--latency", action="store_true",
                      help="time translating one sentence on this CPU, Lite vs the Transformer of equal Mult-Adds "
-                          "(default: the paper's three WMT budgets)")
+                          "(default: the paper's three WMT budgets), with the Mult-Adds executed per second "
+                          "(output projection included) and their Lite/Transformer ratio")
     lat.add_argument("--baseline-arch", help="baseline to time beside --arch")
     lat.add_argument("--beam", type=_positive_int, default=4, help="beam size of the beam-search timing (4)")
     lat.add_argument("--repeats", type=_positive_int, default=15, help="timed runs per figure; the median is shown")
