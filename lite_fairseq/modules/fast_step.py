@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from fairseq.modules import MultiheadAttention
 from torch import Tensor
 
+ENABLED = True  # False: every step through fairseq's code (benchmarks/decoding_fast_path_ab.py measures both)
 STATE_KEY = "attn_state"  # the key fairseq's MultiheadAttention keeps its incremental state under
 
 
@@ -90,7 +91,7 @@ def self_attention_step(mha: MultiheadAttention, fused: FusedQKV, x: Tensor, inc
 def use_fast_step(mha: MultiheadAttention, x: Tensor, incremental_state, key_padding_mask, attn_mask,
                   need_weights: bool) -> bool:
     """Whether this call is one the fast path computes exactly as fairseq does."""
-    if incremental_state is None or mha.training or need_weights or x.size(0) != 1:
+    if not ENABLED or incremental_state is None or mha.training or need_weights or x.size(0) != 1:
         return False
     if key_padding_mask is not None or attn_mask is not None:
         return False
@@ -103,7 +104,9 @@ def use_fast_step(mha: MultiheadAttention, x: Tensor, incremental_state, key_pad
 def use_encoder_step(mha: MultiheadAttention, x: Tensor, incremental_state, static_kv: bool,
                      need_head_weights: bool = False) -> bool:
     """Whether the encoder-decoder attention step can be the fast one: a later step (keys cached) of one token."""
-    if incremental_state is None or not static_kv or mha.training or x.size(0) != 1 or need_head_weights:
+    if not ENABLED or incremental_state is None or not static_kv or mha.training or x.size(0) != 1:
+        return False
+    if need_head_weights:
         return False
     if not mha.encoder_decoder_attention or mha.add_zero_attn or mha.bias_k is not None:
         return False
