@@ -1,7 +1,7 @@
 """fairseq-train itself, Lite Transformer beside the Transformer of equal budget: the same synthetic corpus, batch
 and number of updates; words/s read from fairseq-train's own log (``wps``), Mult-Adds/s derived from it.
 
-    python benchmarks/fairseq_train_throughput.py                       # lite_transformer_wmt_200 vs transformer_paper_wmt_128
+    python benchmarks/fairseq_train_throughput.py      # lite_transformer_wmt_200 vs transformer_paper_wmt_128
     python benchmarks/fairseq_train_throughput.py --pair lite_transformer_iwslt_de_en_160=transformer_paper_iwslt_128
     python benchmarks/fairseq_train_throughput.py --before ../old-checkout  # also train Lite with older code
 
@@ -11,8 +11,8 @@ runs ``fairseq-train --cpu`` (``OMP_NUM_THREADS=--threads``) for ``--updates`` u
 model, ``--rounds`` times, the order alternating between rounds. Words/s is the median ``wps`` of fairseq-train's
 per-update log lines after the first ``--skip`` updates (warm-up); Mult-Adds/s is words/s times each model's forward
 Mult-Adds per target word, output projection included (lite_fairseq's profiler, 30/30-token sentence, this corpus's
-dictionary size). ``--before DIR``: also run Lite with the lite_fairseq of another checkout (``--user-dir DIR/lite_fairseq``,
-``PYTHONPATH=DIR``), e.g. ``git worktree add ../before <commit>``, for a before/after figure in one interleaved run.
+dictionary size). ``--before DIR``: also run Lite with the lite_fairseq of another checkout
+(``--user-dir DIR/lite_fairseq``, ``PYTHONPATH=DIR``), e.g. ``git worktree add ../before <commit>``, for a before/after figure in one interleaved run.
 """
 
 import argparse

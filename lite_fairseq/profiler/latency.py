@@ -58,7 +58,7 @@ def translate(built: BuiltModel, src_tokens: torch.Tensor, steps: int, beam: int
 
 
 def time_translations(builts: Sequence[BuiltModel], src_len: int = 30, steps: int = 30, beam: int = 1,
-                      repeats: int = 15, warmup: int = 3) -> List[Tuple[float, float]]:
+                      repeats: int = 15, warmup: int = 3, cpu_time: bool = False) -> List[Tuple[float, float]]:
     """(median, minimum) wall-clock milliseconds of :func:`translate` on one sentence, for each model.
 
     The models' runs are interleaved (run 1 of each model, then run 2 of each, ...), so that load from other
@@ -72,12 +72,13 @@ def time_translations(builts: Sequence[BuiltModel], src_len: int = 30, steps: in
     for _ in range(warmup):
         for built, src in zip(builts, sources):
             translate(built, src, steps, beam)
+    clock = time.process_time if cpu_time else time.perf_counter
     times: List[List[float]] = [[] for _ in builts]
     for _ in range(repeats):
         for i, (built, src) in enumerate(zip(builts, sources)):
-            start = time.perf_counter()
+            start = clock()
             translate(built, src, steps, beam)
-            times[i].append((time.perf_counter() - start) * 1e3)
+            times[i].append((clock() - start) * 1e3)
     return [(statistics.median(t), min(t)) for t in times]
 
 
@@ -113,8 +114,10 @@ def executed_macs(built: BuiltModel, src_len: int, steps: int, hypotheses: int) 
 
 def measure_pairs(pairs: Sequence[Tuple[str, str]], overrides: Sequence[str] = (), src_vocab: Optional[int] = None,
                   tgt_vocab: Optional[int] = None, src_len: int = 30, steps: int = 30, beam: int = 4,
-                  repeats: int = 15, warmup: int = 3, threads: int = 1) -> List[Tuple[LatencyRow, LatencyRow]]:
-    """Time each (lite, baseline) pair in this process; ``overrides`` apply to the Lite architecture only."""
+                  repeats: int = 15, warmup: int = 3, threads: int = 1, cpu_time: bool = False
+                  ) -> List[Tuple[LatencyRow, LatencyRow]]:
+    """Time each (lite, baseline) pair in this process; ``overrides`` apply to the Lite architecture only.
+    ``cpu_time``: the process's CPU time instead of wall time (steadier on a loaded machine, with one thread)."""
     if threads < 1:
         raise ProfilerError(f"--threads must be at least 1, got {threads}")
     results = []
@@ -124,16 +127,19 @@ def measure_pairs(pairs: Sequence[Tuple[str, str]], overrides: Sequence[str] = (
         profiles = [profile_model(b, src_len, steps) for b in builts]
         executed = [(executed_macs(b, src_len, steps, 1), executed_macs(b, src_len, steps, beam)) for b in builts]
         torch.set_num_threads(threads)
-        greedy = time_translations(builts, src_len, steps, 1, repeats, warmup)
-        beamed = time_translations(builts, src_len, steps, beam, repeats, warmup)
+        greedy = time_translations(builts, src_len, steps, 1, repeats, warmup, cpu_time)
+        beamed = time_translations(builts, src_len, steps, beam, repeats, warmup, cpu_time)
         results.append(tuple(
             LatencyRow(b.arch, p.macs, p.params_without_embeddings, g[0], bm[0], g[1], bm[1], e[0], e[1])
             for b, p, g, bm, e in zip(builts, profiles, greedy, beamed, executed)))
     return results
 
 
-def format_latency(results, beam: int, threads: int, repeats: int, src_len: int, steps: int) -> str:
-    lines = [f"CPU latency of translating one {src_len}-token sentence ({steps} decoder steps): median (minimum) of "
+def format_latency(results, beam: int, threads: int, repeats: int, src_len: int, steps: int,
+                   cpu_time: bool = False) -> str:
+    clock = "process CPU time" if cpu_time else "wall time"
+    lines = [f"CPU latency ({clock}) of translating one {src_len}-token sentence ({steps} decoder steps): "
+             f"median (minimum) of "
              f"{repeats} interleaved runs, torch.set_num_threads({threads}), torch {torch.__version__}; "
              f"load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
              f"  {'architecture':<30}{'Mult-Adds':>11}{'#Params*':>10}{'greedy ms':>20}{f'beam-{beam} ms':>20}"
