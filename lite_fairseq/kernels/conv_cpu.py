@@ -155,13 +155,18 @@ class _ChunkedBandConv(torch.autograd.Function):
                 gpad[:, :, 1:, : K - 1] += g4[..., L:]
                 grad_x = gpad.view(BH, R, (N + 1) * L)[..., padding_l : padding_l + T].reshape(B, C, T)
         if ctx.needs_input_grad[1]:
-            gband = band.new_zeros(BH * N, L, W) if N == 1 else None
             if N == 1:
-                gband.narrow(2, padding_l, T).copy_(torch.bmm(go.transpose(1, 2), xw))  # (bmm out= a strided
-                # view would fall back to one product per batch entry)
+                # G[n, t, s] = sum_r go[n, r, t] x[n, r, s] (n x T x T) placed P elements into a flat buffer, so that
+                # the diagonal view [n, t, k] -> G[n, t, t + k - P] stays inside it; taps reading outside [0, T)
+                # land on other entries and are zeroed (no band-sized buffer: less memory than fairseq's)
+                flat = band.new_empty(BH * T * T + K)
+                torch.bmm(go.transpose(1, 2), xw, out=flat[padding_l : padding_l + BH * T * T].view(BH, T, T))
+                taps = flat.as_strided((BH, T, K), (T * T, T + 1, 1))
+                s_idx = torch.arange(T, device=band.device).view(T, 1) + torch.arange(K, device=band.device) - padding_l
+                taps = taps.masked_fill(((s_idx < 0) | (s_idx >= T)).view(1, T, K), 0)
             else:
                 gband = torch.bmm(go.transpose(1, 2), xw)  # BH*N x L x W
-            taps = _diagonals(gband, K).reshape(BH, N * L, K)[:, :T]
+                taps = _diagonals(gband, K).reshape(BH, N * L, K)[:, :T]
             grad_w = band.new_empty(B * H * K * T).as_strided((B, H, K, T), ctx.weight_strides)
             grad_w.copy_(taps.reshape(B, H, T, K).transpose(2, 3))  # in the weight's own layout
         return grad_x, grad_w, None, None
@@ -181,7 +186,7 @@ def band_conv(x: torch.Tensor, weight: torch.Tensor, padding_l: int, chunk: Opti
 
 def choose_dynamic_path(B: int, C: int, H: int, K: int, T: int) -> str:
     """Per-shape rule: the full band until it is 3x wider than a chunk's band (T+K-1 against L+K-1), the chunked
-    band beyond. Measured (benchmarks/dynamic_conv.py --cpu --candidates): the band wins at T=32 (K 3..31) and at
+    band beyond. Measured (the benchmark's --candidates paths, 1 thread): the band wins at T=32 (K 3..31) and at
     T=128, K=31 (2.2x wider), the chunked band at T=512, K=63 (3.5x wider); the copies that cut the sequence
     into windows cost about what the saved multiply-adds gain in between."""
     K = min(K, 2 * T - 1)

@@ -1,4 +1,4 @@
-"""Plain PyTorch dynamic convolution (the CPU path).
+"""Plain PyTorch dynamic convolution by shift-and-add: the least-memory CPU candidate ("shift" in conv_cpu).
 
 Layout follows fairseq's ``dynamicconv_cuda`` extension:
 
