@@ -4,6 +4,7 @@ Transformer baselines of the same budget, measured side by side in one run.
     python benchmarks/training_throughput.py                      # CPU, the three WMT budgets of the paper
     python benchmarks/training_throughput.py --device cuda --dtype float16 --max-tokens 4096
     python benchmarks/training_throughput.py --pair lite_transformer_iwslt_de_en_160=transformer_paper_iwslt_128
+    python benchmarks/training_throughput.py --iwslt --threads 2   # the WMT and the IWSLT budgets
 
 One training step = forward, label-smoothed cross-entropy (fairseq's ``label_smoothed_nll_loss``, eps 0.1), backward
 and an Adam update, on a synthetic batch of ``--max-tokens`` tokens (sentences of ``--src-len``/``--tgt-len``
@@ -12,7 +13,10 @@ built as fairseq-train builds them, on the chosen device; on CUDA the Lite model
 Triton kernel (``--conv-backend auto``). Each round times ``--steps`` steps of every model, the order alternating
 between rounds so that load changes on a shared machine hit all models alike; words/s is target tokens over the
 summed time. Mult-Adds are counted by lite_fairseq's profiler (30 source / 30 target tokens, the paper's
-convention).
+convention). Mult-Adds/s (GMA/s) is the forward pass's Mult-Adds of one batch, output projection included (the
+profiler's count of one ``--src-len``/``--tgt-len`` sentence times the sentences in a batch), per second of training
+step; the backward pass roughly doubles the work of both models alike, so the Lite/Transformer ratio of Mult-Adds/s
+is the issue's measure: at 1.0x Lite keeps the CPU as busy as the Transformer does.
 
 This measures the model, not fairseq-train's data loading and logging, which cost the same for both models.
 """
@@ -39,6 +43,12 @@ DEFAULT_PAIRS = [
     ("lite_transformer_wmt_408", "transformer_paper_wmt_256"),
     ("lite_transformer_wmt_496", "transformer_paper_wmt_320"),
 ]
+# the IWSLT'14 De-En budgets (--iwslt)
+IWSLT_PAIRS = [
+    ("lite_transformer_iwslt_de_en_160", "transformer_paper_iwslt_128"),
+    ("lite_transformer_iwslt_de_en_240", "transformer_paper_iwslt_192"),
+    ("lite_transformer_iwslt_de_en_320", "transformer_paper_iwslt_240"),
+]
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
@@ -59,7 +69,10 @@ class Runner:
         built = standalone.build(arch, overrides, src_vocab=args.vocab, seed=0)
         self.arch = arch
         built.model.eval()  # Mult-Adds counted as the profiler counts them: one forward pass without dropout
-        self.macs = profile_model(built).macs
+        counted = profile_model(built, args.src_len, args.tgt_len)
+        self.macs = counted.macs
+        # forward Mult-Adds of one batch, output projection included
+        self.sentence_macs = counted.macs + counted.macs_excluded.get("output_projection", 0)
         self.params = sum(p.numel() for p in built.model.parameters())
         self.device = torch.device(args.device)
         self.dtype = DTYPES[args.dtype]
@@ -76,6 +89,7 @@ class Runner:
         self.prev = torch.cat([torch.full((batch, 1), d.eos(), device=self.device), self.target[:, :-1]], 1)
         self.pad = d.pad()
         self.words = self.target.numel()
+        self.batch_macs = self.sentence_macs * batch
         self.time = 0.0
         self.steps = 0
 
@@ -106,11 +120,18 @@ class Runner:
     def words_per_s(self):
         return self.words * self.steps / self.time
 
+    @property
+    def macs_per_s(self):
+        return self.batch_macs * self.steps / self.time
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pair", action="append", type=parse_pair, metavar="LITE=TRANSFORMER",
                         help="architectures to compare (repeatable); default: the paper's three WMT budgets")
+    parser.add_argument("--iwslt", action="store_true",
+                        help="add the three IWSLT'14 De-En budgets (160/240/320 vs transformer_paper_iwslt_*)")
+    parser.add_argument("--no-wmt", action="store_true", help="leave out the WMT budgets (with --iwslt or --pair)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--dtype", choices=sorted(DTYPES), default="float32",
                         help="autocast precision of forward and backward (float32: none)")
@@ -135,7 +156,9 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    pairs = args.pair or DEFAULT_PAIRS
+    pairs = list(args.pair or ([] if args.no_wmt else DEFAULT_PAIRS)) + (IWSLT_PAIRS if args.iwslt else [])
+    if not pairs:
+        parser.error("--no-wmt leaves nothing to compare: add --iwslt or --pair")
     runners = []
     for lite, base in pairs:
         runners.append((Runner(lite, args), Runner(base, args)))
@@ -153,12 +176,16 @@ def main(argv=None):
     print(f"\nTraining throughput: {device}, {args.dtype}, torch {torch.__version__}, {args.max_tokens} tokens per "
           f"batch ({args.src_len}/{args.tgt_len} tokens), vocab {args.vocab}, {args.rounds} rounds x {args.steps} "
           f"steps, load average {os.getloadavg()[0]:.1f}")
-    print(f"{'model':<34}{'Mult-Adds':>11}{'params':>9}{'words/s':>10}{'ms/step':>9}{'Lite/Transformer':>18}")
+    print(f"{'model':<34}{'Mult-Adds':>11}{'params':>9}{'words/s':>10}{'ms/step':>9}{'GMA/s':>8}"
+          f"{'Lite/Tr words/s':>17}{'Lite/Tr GMA/s':>15}")
     for lite, base in runners:
         for r in (lite, base):
             ratio = f"{lite.words_per_s / base.words_per_s:.2f}x" if r is lite else ""
+            mratio = f"{lite.macs_per_s / base.macs_per_s:.2f}x" if r is lite else ""
             print(f"{r.arch:<34}{r.macs / 1e6:>10.1f}M{r.params / 1e6:>8.2f}M{r.words_per_s:>10.0f}"
-                  f"{1000 * r.time / r.steps:>9.1f}{ratio:>18}")
+                  f"{1000 * r.time / r.steps:>9.1f}{r.macs_per_s / 1e9:>8.2f}{ratio:>17}{mratio:>15}")
+    print("(Mult-Adds: the paper's convention, one sentence; GMA/s: forward Mult-Adds per second, output "
+          "projection included)")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
 import lite_fairseq  # noqa: F401  (registers the models)
-from conftest import REPO, TINY_SIZES, USER_DIR, run
+from conftest import TINY_SIZES
+from helpers import REPO, USER_DIR, run
 from lite_fairseq.models import LiteTransformerLanguageModel, LiteTransformerModel
 from lite_fairseq.models.config import (NON_OPTION_FIELDS, LiteTransformerConfig, LiteTransformerLMConfig,
                                         ModelConfigError, checked_config)

@@ -21,6 +21,8 @@ from torch import Tensor
 from lite_fairseq import kernels
 from lite_fairseq.kernels import softmax_over_taps
 
+from .fast_step import weights_key
+
 
 @with_incremental_state
 class DepthwiseConvTBC(nn.Module):
@@ -59,6 +61,12 @@ class DepthwiseConvTBC(nn.Module):
         """The normalised kernels (``B x H x K``) for the single new step ``x`` (``1 x B x C``)."""
         raise NotImplementedError
 
+    def drop_connect(self, weight: Tensor) -> Tensor:
+        """DropConnect on normalised kernels; no operator at all at inference or with ``weight_dropout=0``."""
+        if self.training and self.weight_dropout > 0:
+            return F.dropout(weight, p=self.weight_dropout, training=True)
+        return weight
+
     def forward(self, x: Tensor, incremental_state: Optional[Dict[str, Dict[str, Optional[Tensor]]]] = None):
         if incremental_state is None:
             return self.full_sequence(x, self.padding_l)
@@ -77,19 +85,17 @@ class DepthwiseConvTBC(nn.Module):
     def _single_step(self, window: Tensor) -> Tensor:
         """One decoding step: ``window`` holds up to K inputs ending with the new one (``T' x B x C``).
 
-        A sum over the taps, one fused multiply-add per tap on ``B x C``, rather than a product with a zero-padded
-        window, which would copy the window (benchmarks/RESULTS.md has the timing). In the first K-1 steps of a
-        sentence the taps that would reach before it read zeros, so they are left out."""
+        One broadcast product of the window with the step's kernel and one sum over time (two operations whatever
+        K, rather than a multiply-add per tap, whose per-call overhead dominated a decoding step; see
+        benchmarks/RESULTS.md, "CPU efficiency (issue 13)"). In the first K-1 steps of a sentence the taps that
+        would reach before it read zeros, so they are left out."""
         K, H = self.kernel_size, self.num_heads
         if window.size(0) > K:
             window = window[-K:]
         T, B, C = window.shape
         weight = self.step_kernel(window[-1:])  # B x H x K
-        weight = weight[..., K - T:].to(window.dtype).unsqueeze(-1)  # B x H x T x 1, the taps that see the window
-        x = window.reshape(T, B, H, C // H)
-        out = x[0] * weight[:, :, 0]
-        for t in range(1, T):
-            out.addcmul_(x[t], weight[:, :, t])
+        weight = weight[..., K - T:].to(window.dtype).permute(2, 0, 1).unsqueeze(-1)  # T x B x H x 1
+        out = (window.reshape(T, B, H, C // H) * weight).sum(dim=0)
         return out.reshape(1, B, C)
 
     def reorder_incremental_state(self, incremental_state: Dict[str, Dict[str, Optional[Tensor]]],
@@ -121,11 +127,24 @@ class LightweightConvTBC(DepthwiseConvTBC):
         nn.init.xavier_uniform_(self.weight)
 
     def normalised_weight(self, dtype: torch.dtype) -> Tensor:
-        """Softmax over taps, then DropConnect once on the shared ``H x K`` kernel (as fairseq's LightweightConv)."""
+        """Softmax over taps, then DropConnect once on the shared ``H x K`` kernel (as fairseq's LightweightConv).
+
+        At inference without autograd (decoding) the result is computed once and kept until the weight changes
+        (an in-place update, a new tensor) or the dtype asked for differs; training never reads the cache."""
+        if self.training or torch.is_grad_enabled():
+            return self._normalise(dtype)
+        key = (weights_key(self.weight), dtype)
+        cached = self.__dict__.get("_normalised_cache")
+        if cached is None or cached[0] != key:
+            cached = (key, self._normalise(dtype))
+            self.__dict__["_normalised_cache"] = cached
+        return cached[1]
+
+    def _normalise(self, dtype: torch.dtype) -> Tensor:
         weight = self.weight
         if self.weight_softmax:
             weight = softmax_over_taps(weight, dim=1)
-        weight = F.dropout(weight, p=self.weight_dropout, training=self.training)
+        weight = self.drop_connect(weight)
         return weight.to(dtype)
 
     def full_sequence(self, x: Tensor, padding_l: int) -> Tensor:
@@ -158,7 +177,7 @@ class DynamicConvTBC(DepthwiseConvTBC):
             out = kernels.dynamic_conv_from_logits(x_bct, logits, padding_l, self.weight_dropout, self.training,
                                                    backend=self.backend)
         else:
-            weight = F.dropout(logits, p=self.weight_dropout, training=self.training)
+            weight = self.drop_connect(logits)
             out = kernels.dynamic_conv(x_bct, weight, padding_l, backend=self.backend)
         return out.permute(2, 0, 1)
 
@@ -166,4 +185,4 @@ class DynamicConvTBC(DepthwiseConvTBC):
         weight = self.kernel_logits(x)[..., 0]
         if self.weight_softmax:
             weight = softmax_over_taps(weight, dim=2)
-        return F.dropout(weight, p=self.weight_dropout, training=self.training)
+        return self.drop_connect(weight)

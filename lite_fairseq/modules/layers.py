@@ -15,6 +15,7 @@ from fairseq.modules.fairseq_dropout import FairseqDropout
 from torch import Tensor
 
 from .config import LayerConfig
+from .fast_step import encoder_attention_step, use_encoder_step
 from .lsra import LongShortRangeAttention
 
 
@@ -108,10 +109,14 @@ class LiteDecoderLayer(nn.Module):
         attn = None
         if self.encoder_attn is not None and encoder_out is not None:
             residual = x
-            x, attn = self.encoder_attn(
-                query=self.encoder_attn_residual.before(x), key=encoder_out, value=encoder_out,
-                key_padding_mask=encoder_padding_mask, incremental_state=incremental_state, static_kv=True,
-                need_weights=need_attn or (not self.training and self.need_attn))
+            query = self.encoder_attn_residual.before(x)
+            need_weights = need_attn or (not self.training and self.need_attn)
+            if use_encoder_step(self.encoder_attn, query, incremental_state, static_kv=True):
+                x, attn = encoder_attention_step(self.encoder_attn, query, incremental_state, need_weights)
+            else:
+                x, attn = self.encoder_attn(
+                    query=query, key=encoder_out, value=encoder_out, key_padding_mask=encoder_padding_mask,
+                    incremental_state=incremental_state, static_kv=True, need_weights=need_weights)
             x = self.encoder_attn_residual.after(residual, x)
         residual = x
         x = self.ffn(self.ffn_residual.before(x))

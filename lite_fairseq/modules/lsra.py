@@ -16,6 +16,7 @@ from torch import Tensor
 
 from .config import BranchSpec, LayerConfig
 from .convolution import DynamicConvTBC, LightweightConvTBC
+from .fast_step import FusedQKV, self_attention_step, use_fast_step
 
 CONV_CLASSES = {"lightweight": LightweightConvTBC, "dynamic": DynamicConvTBC}
 
@@ -24,6 +25,13 @@ def conv_padding(kernel_size: int, causal: bool) -> int:
     """Left padding: K-1 for a causal (decoder) convolution, centred otherwise (one more tap on the right for
     even K)."""
     return kernel_size - 1 if causal else (kernel_size - 1) // 2
+
+
+def rowwise(linear: nn.Module, x: Tensor) -> Tensor:
+    """``linear`` over the rows of ``x`` (``... x C``) as one 2-D product: a branch's slice of the layer's channels
+    is not contiguous, and a 3-D strided input makes ``F.linear`` run a matrix product and a separate bias add
+    instead of one fused ``addmm``."""
+    return linear(x.reshape(-1, x.size(-1))).view(*x.shape[:-1], -1)
 
 
 class ConvBranch(nn.Module):
@@ -57,7 +65,7 @@ class ConvBranch(nn.Module):
         mask = None if padding_mask is None else padding_mask.transpose(0, 1).unsqueeze(2)
         if mask is not None and self.mask_before_linear:
             x = x.masked_fill(mask, 0.0)
-        x = self.linear1(x)
+        x = rowwise(self.linear1, x)
         if self.glu:
             x = F.glu(x, dim=-1)
         if mask is not None and not self.mask_before_linear:
@@ -78,6 +86,8 @@ class LongShortRangeAttention(nn.Module):
             else:
                 branch = ConvBranch(cfg, spec)
             self.branches.append(branch)
+        # inference fast path of the attention branches' decoding steps (see .fast_step); not module state
+        self.fused_qkv = [FusedQKV() for _ in self.specs]
 
     def forward(self, x: Tensor, key_padding_mask: Optional[Tensor] = None, incremental_state=None,
                 attn_mask: Optional[Tensor] = None, need_weights: bool = False
@@ -86,10 +96,13 @@ class LongShortRangeAttention(nn.Module):
         outputs = []
         attn: Optional[Tensor] = None
         start = 0
-        for spec, branch in zip(self.specs, self.branches):
+        for spec, branch, fused in zip(self.specs, self.branches, self.fused_qkv):
             part = x[..., start:start + spec.dim]
             start += spec.dim
-            if spec.is_attention:
+            if spec.is_attention and use_fast_step(branch, part, incremental_state, key_padding_mask, attn_mask,
+                                                   need_weights):
+                out = self_attention_step(branch, fused, part, incremental_state)
+            elif spec.is_attention:
                 out, weights = branch(query=part, key=part, value=part, key_padding_mask=key_padding_mask,
                                       incremental_state=incremental_state, need_weights=need_weights,
                                       attn_mask=attn_mask)

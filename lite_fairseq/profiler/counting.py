@@ -44,7 +44,7 @@ from torch.nn.modules.module import register_module_forward_hook, register_modul
 from torch.utils import flop_counter
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from lite_fairseq.modules import ConvBranch, DepthwiseConvTBC
+from lite_fairseq.modules import ConvBranch, DepthwiseConvTBC, fast_step
 
 from .building import (LANGUAGE_MODELING, TRANSLATION, BuiltModel, ProfilerError, build, infer_task,
                        vocab_from_data_dir)
@@ -271,9 +271,12 @@ def count_macs(built: BuiltModel, src_len: int, tgt_len: int, decoder_mode: str 
     counter = MacCounter(model)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # counts depend on shapes only; one thread avoids spinning workers on batch-1 ops
+    fast_steps = fast_step.ENABLED
+    fast_step.ENABLED = False  # count the reference operators; the inference fast paths do the same arithmetic
     try:
         _drive(built, counter, tgt, src_len, decoder_mode)
     finally:
+        fast_step.ENABLED = fast_steps
         torch.set_num_threads(threads)
     return {side: dict(parts) for side, parts in counter.macs.items()}
 

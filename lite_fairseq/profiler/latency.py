@@ -59,7 +59,7 @@ def translate(built: BuiltModel, src_tokens: torch.Tensor, steps: int, beam: int
 
 
 def time_translations(builts: Sequence[BuiltModel], src_len: int = 30, steps: int = 30, beam: int = 1,
-                      repeats: int = 15, warmup: int = 3) -> List[Tuple[float, float]]:
+                      repeats: int = 15, warmup: int = 3, cpu_time: bool = False) -> List[Tuple[float, float]]:
     """(median, minimum) wall-clock milliseconds of :func:`translate` on one sentence, for each model.
 
     The models' runs are interleaved (run 1 of each model, then run 2 of each, ...), so that load from other
@@ -73,12 +73,13 @@ def time_translations(builts: Sequence[BuiltModel], src_len: int = 30, steps: in
     for _ in range(warmup):
         for built, src in zip(builts, sources):
             translate(built, src, steps, beam)
+    clock = time.process_time if cpu_time else time.perf_counter
     times: List[List[float]] = [[] for _ in builts]
     for _ in range(repeats):
         for i, (built, src) in enumerate(zip(builts, sources)):
-            start = time.perf_counter()
+            start = clock()
             translate(built, src, steps, beam)
-            times[i].append((time.perf_counter() - start) * 1e3)
+            times[i].append((clock() - start) * 1e3)
     return [(statistics.median(t), min(t)) for t in times]
 
 
@@ -91,12 +92,33 @@ class LatencyRow:
     beam_ms: float
     greedy_min_ms: float
     beam_min_ms: float
+    # Mult-Adds one translation executes, output projection included: encoder once, then per hypothesis the
+    # incremental decoder steps and their output projections (greedy: 1 hypothesis, beam search: ``beam``)
+    greedy_executed_macs: int = 0
+    beam_executed_macs: int = 0
+
+    @property
+    def greedy_macs_per_s(self) -> float:
+        return self.greedy_executed_macs / (self.greedy_ms / 1e3)
+
+    @property
+    def beam_macs_per_s(self) -> float:
+        return self.beam_executed_macs / (self.beam_ms / 1e3)
+
+
+def executed_macs(built: BuiltModel, src_len: int, steps: int, hypotheses: int) -> int:
+    """Mult-Adds of translating one ``src_len``-token sentence in ``steps`` incremental steps with ``hypotheses``
+    hypotheses, output projection included (the profiler's count, excluded parts added back)."""
+    p = profile_model(built, src_len, steps, decoder_mode="incremental")
+    return p.macs_encoder + hypotheses * (p.macs_decoder + p.macs_excluded.get("output_projection", 0))
 
 
 def measure_pairs(pairs: Sequence[Tuple[str, str]], overrides: Sequence[str] = (), src_vocab: Optional[int] = None,
                   tgt_vocab: Optional[int] = None, src_len: int = 30, steps: int = 30, beam: int = 4,
-                  repeats: int = 15, warmup: int = 3, threads: int = 1) -> List[Tuple[LatencyRow, LatencyRow]]:
-    """Time each (lite, baseline) pair in this process; ``overrides`` apply to the Lite architecture only."""
+                  repeats: int = 15, warmup: int = 3, threads: int = 1, cpu_time: bool = False
+                  ) -> List[Tuple[LatencyRow, LatencyRow]]:
+    """Time each (lite, baseline) pair in this process; ``overrides`` apply to the Lite architecture only.
+    ``cpu_time``: the process's CPU time instead of wall time (steadier on a loaded machine, with one thread)."""
     if threads < 1:
         raise ProfilerError(f"--threads must be at least 1, got {threads}")
     results = []
@@ -104,29 +126,41 @@ def measure_pairs(pairs: Sequence[Tuple[str, str]], overrides: Sequence[str] = (
         builts = [build(lite_arch, overrides, src_vocab=src_vocab, tgt_vocab=tgt_vocab),
                   build(base_arch, (), src_vocab=src_vocab, tgt_vocab=tgt_vocab)]
         profiles = [profile_model(b, src_len, steps) for b in builts]
+        executed = [(executed_macs(b, src_len, steps, 1), executed_macs(b, src_len, steps, beam)) for b in builts]
         torch.set_num_threads(threads)
-        greedy = time_translations(builts, src_len, steps, 1, repeats, warmup)
-        beamed = time_translations(builts, src_len, steps, beam, repeats, warmup)
+        greedy = time_translations(builts, src_len, steps, 1, repeats, warmup, cpu_time)
+        beamed = time_translations(builts, src_len, steps, beam, repeats, warmup, cpu_time)
         results.append(tuple(
-            LatencyRow(b.arch, p.macs, p.params_without_embeddings, g[0], bm[0], g[1], bm[1])
-            for b, p, g, bm in zip(builts, profiles, greedy, beamed)))
+            LatencyRow(b.arch, p.macs, p.params_without_embeddings, g[0], bm[0], g[1], bm[1], e[0], e[1])
+            for b, p, g, bm, e in zip(builts, profiles, greedy, beamed, executed)))
     return results
 
 
-def format_latency(results, beam: int, threads: int, repeats: int, src_len: int, steps: int) -> str:
-    lines = [f"CPU latency of translating one {src_len}-token sentence ({steps} decoder steps): median (minimum) of "
+def format_latency(results, beam: int, threads: int, repeats: int, src_len: int, steps: int,
+                   cpu_time: bool = False) -> str:
+    clock = "process CPU time" if cpu_time else "wall time"
+    lines = [f"CPU latency ({clock}) of translating one {src_len}-token sentence ({steps} decoder steps): "
+             f"median (minimum) of "
              f"{repeats} interleaved runs, torch.set_num_threads({threads}), torch {torch.__version__}; "
              f"load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
-             f"  {'architecture':<30}{'Mult-Adds':>11}{'#Params*':>10}{'greedy ms':>20}{f'beam-{beam} ms':>20}"]
+             f"  {'architecture':<30}{'Mult-Adds':>11}{'#Params*':>10}{'greedy ms':>20}{f'beam-{beam} ms':>20}"
+             f"{'greedy GMA/s':>14}{f'beam-{beam} GMA/s':>14}"]
     for lite, base in results:
         for r in (lite, base):
             lines.append(f"  {r.arch:<30}{r.macs / 1e6:>10.1f}M{r.params_without_embeddings / 1e6:>9.2f}M"
-                         f"{r.greedy_ms:>12.1f} ({r.greedy_min_ms:5.1f}){r.beam_ms:>12.1f} ({r.beam_min_ms:5.1f})")
+                         f"{r.greedy_ms:>12.1f} ({r.greedy_min_ms:5.1f}){r.beam_ms:>12.1f} ({r.beam_min_ms:5.1f})"
+                         f"{r.greedy_macs_per_s / 1e9:>14.2f}{r.beam_macs_per_s / 1e9:>14.2f}")
         lines.append(f"  {'  ratio Transformer / Lite':<30}{base.macs / lite.macs:>10.2f}x{'':>10}"
                      f"{base.greedy_ms / lite.greedy_ms:>11.2f}x ({base.greedy_min_ms / lite.greedy_min_ms:4.2f}x)"
-                     f"{base.beam_ms / lite.beam_ms:>11.2f}x ({base.beam_min_ms / lite.beam_min_ms:4.2f}x)")
+                     f"{base.beam_ms / lite.beam_ms:>11.2f}x ({base.beam_min_ms / lite.beam_min_ms:4.2f}x)"
+                     f"{'':>14}{'':>14}")
+        lines.append(f"  {'  ratio Lite / Transformer':<30}{'':>11}{'':>10}{'':>20}{'':>20}"
+                     f"{lite.greedy_macs_per_s / base.greedy_macs_per_s:>13.2f}x"
+                     f"{lite.beam_macs_per_s / base.beam_macs_per_s:>13.2f}x")
     lines.append("  (* #Params without embeddings and output projection; Mult-Adds in the paper's convention;"
-                 " ratio > 1: Lite is faster)")
+                 " time ratio > 1: Lite is faster)")
+    lines.append("  (GMA/s: billions of Mult-Adds executed per second, output projection included: encoder once, "
+                 "decoder steps and output projection once per hypothesis; ratio >= 1: Lite keeps the CPU as busy)")
     return "\n".join(lines)
 
 
@@ -134,5 +168,9 @@ def results_to_dict(results) -> list:
     out = []
     for lite, base in results:
         out.append({"lite": vars(lite), "baseline": vars(base),
-                    "greedy_ratio": base.greedy_ms / lite.greedy_ms, "beam_ratio": base.beam_ms / lite.beam_ms})
+                    "greedy_ratio": base.greedy_ms / lite.greedy_ms, "beam_ratio": base.beam_ms / lite.beam_ms,
+                    "greedy_macs_per_s": {"lite": lite.greedy_macs_per_s, "baseline": base.greedy_macs_per_s},
+                    "beam_macs_per_s": {"lite": lite.beam_macs_per_s, "baseline": base.beam_macs_per_s},
+                    "greedy_macs_per_s_ratio": lite.greedy_macs_per_s / base.greedy_macs_per_s,
+                    "beam_macs_per_s_ratio": lite.beam_macs_per_s / base.beam_macs_per_s})
     return out

@@ -1,0 +1,28 @@
+"""benchmarks/generate_throughput.py: length-sorted left-padded batches, every hypothesis decodes the same number of
+steps (min_len = max_len), and the printed table has the Mult-Adds/s ratio."""
+
+
+import generate_throughput  # benchmarks/, importable through tests/helpers.py
+
+
+def test_batches_are_length_sorted_left_padded_and_realistic():
+    m = generate_throughput.Model("lite_transformer_tiny", 60, beam=2)
+    d = m.built.src_dict
+    batches = generate_throughput.make_batches(d, 40, 16)
+    assert [b["net_input"]["src_tokens"].size(0) for b in batches] == [16, 16, 8]
+    lengths = [n for b in batches for n in b["net_input"]["src_lengths"].tolist()]
+    assert lengths == sorted(lengths) and 3 <= min(lengths) and max(lengths) <= 100
+    src = batches[0]["net_input"]["src_tokens"]
+    first = batches[0]["net_input"]["src_lengths"][0]
+    assert (src[0, : src.size(1) - first] == d.pad()).all() and (src[:, -1] == d.eos()).all()
+
+
+def test_every_hypothesis_decodes_the_forced_length(capsys):
+    m = generate_throughput.Model("lite_transformer_tiny", 60, beam=2)
+    sample = generate_throughput.make_batches(m.built.src_dict, 3, 3)[0]
+    hypos = m.run(sample, steps=6)
+    assert all(len(h["tokens"]) == 7 for sentence in hypos for h in sentence)  # 6 steps + end of sentence
+    generate_throughput.main(["--pair", "lite_transformer_tiny=transformer_paper_wmt_128", "--sentences", "2",
+                              "--batch", "2", "--beam", "2", "--vocab", "60", "--threads", "1"])
+    lite = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("lite_transformer_tiny"))
+    assert lite.split()[-1].endswith("x") and lite.split()[-2].endswith("x")

@@ -1,0 +1,30 @@
+"""lite-fairseq-profile --latency prints Mult-Adds per second (output projection included) and their ratio."""
+
+import pytest
+
+from lite_fairseq.profiler.building import build
+from lite_fairseq.profiler.counting import profile_model
+from lite_fairseq.profiler.latency import LatencyRow, executed_macs, format_latency, results_to_dict
+
+
+def test_executed_macs_count_the_encoder_once_and_each_hypothesis_decoder_and_projection():
+    built = build("lite_transformer_tiny", (), src_vocab=50)
+    p = profile_model(built, 5, 4, decoder_mode="incremental")
+    per_hypothesis = p.macs_decoder + p.macs_excluded["output_projection"]
+    assert p.macs_excluded["output_projection"] > 0
+    assert executed_macs(built, 5, 4, 1) == p.macs_encoder + per_hypothesis
+    assert executed_macs(built, 5, 4, 4) == p.macs_encoder + 4 * per_hypothesis
+
+
+def test_latency_table_prints_mult_adds_per_second_and_lite_over_transformer_ratio():
+    lite = LatencyRow("lite_x", 100, 10, greedy_ms=200.0, beam_ms=400.0, greedy_min_ms=190.0, beam_min_ms=380.0,
+                      greedy_executed_macs=4 * 10 ** 8, beam_executed_macs=16 * 10 ** 8)
+    base = LatencyRow("base_x", 90, 10, greedy_ms=100.0, beam_ms=400.0, greedy_min_ms=95.0, beam_min_ms=380.0,
+                      greedy_executed_macs=3 * 10 ** 8, beam_executed_macs=8 * 10 ** 8)
+    assert lite.greedy_macs_per_s == pytest.approx(2e9) and base.greedy_macs_per_s == pytest.approx(3e9)
+    text = format_latency([(lite, base)], beam=4, threads=1, repeats=3, src_len=30, steps=30)
+    assert "greedy GMA/s" in text and "beam-4 GMA/s" in text
+    ratio_line = next(line for line in text.splitlines() if "ratio Lite / Transformer" in line)
+    assert ratio_line.split()[-2:] == ["0.67x", "2.00x"]
+    d = results_to_dict([(lite, base)])[0]
+    assert d["greedy_macs_per_s_ratio"] == pytest.approx(2 / 3) and d["beam_macs_per_s_ratio"] == pytest.approx(2.0)
