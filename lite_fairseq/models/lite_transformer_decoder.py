@@ -6,19 +6,18 @@ fairseq's :class:`~fairseq.modules.AdaptiveInput` and its output an :class:`~fai
 criterion and ``get_normalized_probs`` go through ``self.adaptive_softmax``, as for fairseq's own decoders.
 """
 
-import math
 from typing import Any, Dict, List, Optional
 
 import torch
 import torch.nn as nn
 from fairseq import utils
 from fairseq.models import FairseqIncrementalDecoder
-from fairseq.modules import AdaptiveSoftmax, LayerNorm, PositionalEmbedding, SinusoidalPositionalEmbedding
-from fairseq.modules.fairseq_dropout import FairseqDropout
+from fairseq.modules import AdaptiveSoftmax, LayerNorm, SinusoidalPositionalEmbedding
 from torch import Tensor
 
 from lite_fairseq.modules import LiteDecoderLayer
 
+from .embedding import init_embedding_front, upgrade_positions_state
 from .lite_transformer_options import SideLayout
 
 
@@ -31,14 +30,8 @@ class LiteTransformerDecoder(FairseqIncrementalDecoder):
                  no_encoder_attn: bool = False, adaptive_softmax: Optional[AdaptiveSoftmax] = None):
         super().__init__(dictionary)
         self.register_buffer("version", torch.Tensor([1]))
-        embed_dim = embed_tokens.embedding_dim
-        self.padding_idx = embed_tokens.padding_idx
         self.max_target_positions = args.max_target_positions
-        self.embed_tokens = embed_tokens
-        self.embed_scale = math.sqrt(embed_dim)
-        self.embed_positions = None if args.no_token_positional_embeddings else PositionalEmbedding(
-            args.max_target_positions, embed_dim, self.padding_idx, learned=args.decoder_learned_pos)
-        self.dropout_module = FairseqDropout(args.dropout, module_name=self.__class__.__name__)
+        embed_dim = init_embedding_front(self, args, embed_tokens, args.max_target_positions, args.decoder_learned_pos)
         encoder_attention_heads = None if no_encoder_attn else args.decoder_attention_heads
         encoder_embed_dim = None if no_encoder_attn else getattr(args, "encoder_embed_dim", None)
         self.layers = nn.ModuleList([LiteDecoderLayer(cfg, encoder_attention_heads, encoder_embed_dim)
@@ -152,9 +145,7 @@ class LiteTransformerDecoder(FairseqIncrementalDecoder):
         return self._future_mask[:dim, :dim].to(tensor.dtype)
 
     def upgrade_state_dict_named(self, state_dict, name):
-        if isinstance(self.embed_positions, SinusoidalPositionalEmbedding):
-            state_dict.pop(f"{name}.embed_positions.weights", None)
-            state_dict[f"{name}.embed_positions._float_tensor"] = torch.FloatTensor(1)
+        upgrade_positions_state(self, state_dict, name)
         # checkpoints that tied the projection store no separate weight
         key = f"{name}.output_projection.weight"
         if self.output_projection is not None and self.share_input_output_embed and key not in state_dict:

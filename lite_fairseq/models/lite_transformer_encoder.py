@@ -1,17 +1,16 @@
 """Lite Transformer encoder: embeddings + positions, then LSRA encoder layers."""
 
-import math
 from typing import Dict, List, Optional
 
 import torch
 import torch.nn as nn
 from fairseq.models import FairseqEncoder
-from fairseq.modules import LayerNorm, PositionalEmbedding, SinusoidalPositionalEmbedding
-from fairseq.modules.fairseq_dropout import FairseqDropout
+from fairseq.modules import LayerNorm
 from torch import Tensor
 
 from lite_fairseq.modules import LiteEncoderLayer
 
+from .embedding import init_embedding_front, upgrade_positions_state
 from .lite_transformer_options import SideLayout
 
 
@@ -19,14 +18,8 @@ class LiteTransformerEncoder(FairseqEncoder):
     def __init__(self, args, dictionary, embed_tokens: nn.Embedding, layout: SideLayout):
         super().__init__(dictionary)
         self.register_buffer("version", torch.Tensor([1]))
-        embed_dim = embed_tokens.embedding_dim
-        self.padding_idx = embed_tokens.padding_idx
         self.max_source_positions = args.max_source_positions
-        self.embed_tokens = embed_tokens
-        self.embed_scale = math.sqrt(embed_dim)
-        self.embed_positions = None if args.no_token_positional_embeddings else PositionalEmbedding(
-            args.max_source_positions, embed_dim, self.padding_idx, learned=args.encoder_learned_pos)
-        self.dropout_module = FairseqDropout(args.dropout, module_name=self.__class__.__name__)
+        embed_dim = init_embedding_front(self, args, embed_tokens, args.max_source_positions, args.encoder_learned_pos)
         self.layers = nn.ModuleList([LiteEncoderLayer(cfg) for cfg in layout.layers])
         self.layer_norm = LayerNorm(embed_dim) if args.encoder_normalize_before else None
 
@@ -79,8 +72,6 @@ class LiteTransformerEncoder(FairseqEncoder):
         return min(self.max_source_positions, self.embed_positions.max_positions)
 
     def upgrade_state_dict_named(self, state_dict, name):
-        if isinstance(self.embed_positions, SinusoidalPositionalEmbedding):
-            state_dict.pop(f"{name}.embed_positions.weights", None)
-            state_dict[f"{name}.embed_positions._float_tensor"] = torch.FloatTensor(1)
+        upgrade_positions_state(self, state_dict, name)
         state_dict.setdefault(f"{name}.version", torch.Tensor([1]))
         return state_dict
