@@ -19,6 +19,21 @@ def set_defaults(args, **values):
         set_default(args, name, value)
 
 
+def set_side_defaults(args, side: str, embed_dim, layers: int, normalize_before: bool, conv_type: str, glu: bool,
+                      kernel_sizes):
+    """The options of one LSRA stack (``side``: encoder or decoder): d, flattened FFN (hidden = d), layers, the
+    d/2 + d/2 branch split with 4 + 4 heads, and ``kernel_sizes(num_layers)`` for the kernel list."""
+    set_defaults(args, **{f"{side}_embed_path": None, f"{side}_embed_dim": embed_dim})
+    set_default(args, f"{side}_ffn_embed_dim", getattr(args, f"{side}_embed_dim"))
+    set_defaults(args, **{f"{side}_layers": layers, f"{side}_normalize_before": normalize_before,
+                          f"{side}_learned_pos": False, f"{side}_branch_type": None,
+                          f"{side}_attn_branch_dim": None,  # None: half of d
+                          f"{side}_attn_branch_heads": 4, f"{side}_conv_branch_heads": 4,
+                          f"{side}_conv_type": conv_type})
+    set_default(args, f"{side}_kernel_size_list", kernel_sizes(getattr(args, f"{side}_layers")))
+    set_default(args, f"{side}_glu", glu)
+
+
 def register_architecture(model_name: str, arch_name: str):
     """fairseq's ``register_model_architecture``, with the model's option aliases resolved first: a
     fairseq-hydra-train config may say ``encoder_attention_heads`` where the command line's alias

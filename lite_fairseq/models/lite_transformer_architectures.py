@@ -5,40 +5,18 @@ and the authors' released configs (IWSLT'14 De-En: lightweight convolution, no G
 0.1; WMT: dynamic convolution, GLU, shared embeddings, dropout/attention dropout/weight dropout growing with d).
 """
 
-from .architecture_defaults import register_architecture, set_common_defaults, set_default as _default, set_defaults
+from .architecture_defaults import (register_architecture, set_common_defaults, set_default as _default,
+                                    set_defaults, set_side_defaults)
 
 PAPER_KERNEL_SIZES = [3, 7, 15, 31, 31, 31]
 
 
 @register_architecture("lite_transformer", "lite_transformer")
 def base_architecture(args):
-    _default(args, "encoder_embed_path", None)
-    _default(args, "encoder_embed_dim", 512)
-    _default(args, "encoder_ffn_embed_dim", args.encoder_embed_dim)  # flattened FFN
-    _default(args, "encoder_layers", 6)
-    _default(args, "encoder_normalize_before", False)
-    _default(args, "encoder_learned_pos", False)
-    _default(args, "encoder_branch_type", None)
-    _default(args, "encoder_attn_branch_dim", None)  # None: half of d
-    _default(args, "encoder_attn_branch_heads", 4)
-    _default(args, "encoder_conv_branch_heads", 4)
-    _default(args, "encoder_conv_type", "dynamic")
-    _default(args, "encoder_kernel_size_list", list(PAPER_KERNEL_SIZES[: args.encoder_layers]) or [3])
-    _default(args, "encoder_glu", True)
-
-    _default(args, "decoder_embed_path", None)
-    _default(args, "decoder_embed_dim", args.encoder_embed_dim)
-    _default(args, "decoder_ffn_embed_dim", args.decoder_embed_dim)
-    _default(args, "decoder_layers", 6)
-    _default(args, "decoder_normalize_before", False)
-    _default(args, "decoder_learned_pos", False)
-    _default(args, "decoder_branch_type", None)
-    _default(args, "decoder_attn_branch_dim", None)
-    _default(args, "decoder_attn_branch_heads", 4)
-    _default(args, "decoder_conv_branch_heads", 4)
-    _default(args, "decoder_conv_type", args.encoder_conv_type)
-    _default(args, "decoder_kernel_size_list", list(PAPER_KERNEL_SIZES[: args.decoder_layers]) or [3])
-    _default(args, "decoder_glu", args.encoder_glu)
+    side_kernels = lambda layers: list(PAPER_KERNEL_SIZES[:layers]) or [3]  # noqa: E731
+    set_side_defaults(args, "encoder", 512, 6, False, "dynamic", True, side_kernels)
+    set_side_defaults(args, "decoder", args.encoder_embed_dim, 6, False, args.encoder_conv_type, args.encoder_glu,
+                      side_kernels)
     _default(args, "decoder_attention_heads", 8)
     _default(args, "decoder_output_dim", args.decoder_embed_dim)
 

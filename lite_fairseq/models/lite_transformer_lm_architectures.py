@@ -21,7 +21,8 @@ adaptive input/softmax, narrowed to d=592 (296 + 296 channels, FFN 592) so the s
 WMT models (0.15 / 0.1 / 0.1). The matching Transformer LM is ``transformer_lm_paper_wiki103_small``.
 """
 
-from .architecture_defaults import register_architecture, set_common_defaults, set_default as _default, set_defaults
+from .architecture_defaults import (register_architecture, set_common_defaults, set_default as _default,
+                                    set_defaults, set_side_defaults)
 
 # The authors' LM default kernel-size list (15 x2, 31 x4, then 63); a model takes its first N entries.
 LM_KERNEL_SIZES = [15] * 2 + [31] * 4 + [63] * 11
@@ -35,20 +36,9 @@ def lm_kernel_sizes(num_layers: int):
 
 @register_architecture("lite_transformer_lm", "lite_transformer_lm")
 def base_lm_architecture(args):
-    _default(args, "decoder_embed_path", None)
-    _default(args, "decoder_embed_dim", 512)
-    _default(args, "decoder_ffn_embed_dim", args.decoder_embed_dim)  # flattened FFN
-    _default(args, "decoder_layers", 6)
-    _default(args, "decoder_normalize_before", True)  # pre-norm, as the paper's LM (and fairseq's LMs)
+    # pre-norm, as the paper's LM (and fairseq's LMs)
+    set_side_defaults(args, "decoder", 512, 6, True, "dynamic", True, lambda layers: lm_kernel_sizes(layers) or [15])
     _default(args, "no_decoder_final_norm", False)
-    _default(args, "decoder_learned_pos", False)
-    _default(args, "decoder_branch_type", None)
-    _default(args, "decoder_attn_branch_dim", None)  # None: half of d
-    _default(args, "decoder_attn_branch_heads", 4)
-    _default(args, "decoder_conv_branch_heads", 4)
-    _default(args, "decoder_conv_type", "dynamic")
-    _default(args, "decoder_kernel_size_list", lm_kernel_sizes(args.decoder_layers) or [15])
-    _default(args, "decoder_glu", True)
     _default(args, "decoder_output_dim", args.decoder_embed_dim)
     _default(args, "decoder_input_dim", args.decoder_embed_dim)
 
