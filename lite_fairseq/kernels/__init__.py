@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from .conv_cpu import dynamic_conv_cpu, lightweight_conv_cpu
 from .dynamic_conv_torch import (
+    check_conv_config,
     check_dynamic_conv_shapes,
     dynamic_conv_from_logits_torch,
     dynamic_conv_torch,
@@ -121,6 +122,7 @@ def lightweight_conv(x, weight, padding_l: int, backend: str = "auto"):
 
 __all__ = [
     "BACKENDS",
+    "check_conv_config",
     "check_dynamic_conv_shapes",
     "check_lightweight_conv_shapes",
     "dynamic_conv",

@@ -18,6 +18,16 @@ import torch
 import torch.nn.functional as F
 
 
+def check_conv_config(channels: int, heads: int, kernel_size: int, padding_l: int, what: str) -> None:
+    """Raise a ValueError naming what does not fit: H heads must divide C channels, K >= 1, 0 <= padding_l < K."""
+    if heads < 1 or channels % heads != 0:
+        raise ValueError(f"{what}: heads H={heads} must divide channels C={channels}")
+    if kernel_size < 1:
+        raise ValueError(f"{what}: kernel size must be at least 1, got K={kernel_size}")
+    if not 0 <= padding_l <= kernel_size - 1:
+        raise ValueError(f"{what}: padding_l={padding_l} must lie in [0, K-1] for kernel size K={kernel_size}")
+
+
 def check_dynamic_conv_shapes(x: torch.Tensor, weight: torch.Tensor, padding_l: int) -> None:
     """Raise a ValueError naming what does not fit, before any kernel runs."""
     if x.dim() != 3:
@@ -31,12 +41,7 @@ def check_dynamic_conv_shapes(x: torch.Tensor, weight: torch.Tensor, padding_l: 
             f"dynamic_conv: weight {tuple(weight.shape)} does not match x {tuple(x.shape)} "
             "(expected weight B x H x K x T with the same B and T as x)"
         )
-    if H < 1 or C % H != 0:
-        raise ValueError(f"dynamic_conv: heads H={H} must divide channels C={C}")
-    if K < 1:
-        raise ValueError(f"dynamic_conv: kernel size K={K} must be at least 1")
-    if not 0 <= padding_l <= K - 1:
-        raise ValueError(f"dynamic_conv: padding_l={padding_l} must be in [0, K-1] for K={K}")
+    check_conv_config(C, H, K, padding_l, "dynamic_conv")
 
 
 def dynamic_conv_torch(x: torch.Tensor, weight: torch.Tensor, padding_l: int) -> torch.Tensor:

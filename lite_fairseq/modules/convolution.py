@@ -33,12 +33,7 @@ class DepthwiseConvTBC(nn.Module):
     def __init__(self, dim: int, kernel_size: int, padding_l: int, num_heads: int, weight_softmax: bool = True,
                  weight_dropout: float = 0.0, backend: str = "auto"):
         super().__init__()
-        if num_heads < 1 or dim % num_heads != 0:
-            raise ValueError(f"{num_heads} convolution heads do not divide the branch width {dim}")
-        if kernel_size < 1:
-            raise ValueError(f"kernel size must be at least 1, got {kernel_size}")
-        if not 0 <= padding_l <= kernel_size - 1:
-            raise ValueError(f"padding_l={padding_l} must lie in [0, {kernel_size - 1}] for kernel size {kernel_size}")
+        kernels.check_conv_config(dim, num_heads, kernel_size, padding_l, "convolution branch")
         if backend not in kernels.BACKENDS:
             raise ValueError(f"convolution backend {backend!r} is not one of {', '.join(kernels.BACKENDS)}")
         self.dim = dim
