@@ -162,18 +162,19 @@ def _lite_spec(model, args, weights: _Weights) -> ModelSpec:
                                           int(_opt(args, "decoder_attention_heads")))
                 cross_norm = weights.norm(f"{lp}.encoder_attn_residual.layer_norm")
             layers.append(Layer(
-                branches=_lite_branches(weights, lp, layout.branch_specs, layout.kernel_sizes[i], causal, args,
-                                        side),
+                branches=_lite_branches(weights, lp, layout.layers[i].branch_specs, layout.layers[i].kernel_size,
+                                        causal, args, side),
                 mix_norm=weights.norm(f"{lp}.self_attn_residual.layer_norm"), fc1=weights.linear(f"{lp}.ffn.fc1"),
                 fc2=weights.linear(f"{lp}.ffn.fc2"), ffn_norm=weights.norm(f"{lp}.ffn_residual.layer_norm"),
                 activation=activation, normalize_before=bool(_opt(args, f"{side}_normalize_before", False)),
                 cross=cross, cross_norm=cross_norm))
         sides[side] = _side(module, weights, side, layers, args, side)
+    layouts = {side: resolve_side_layout(args, side).layers for side in ("encoder", "decoder")}
     options = {
-        "encoder_branches": [str(s) for s in resolve_side_layout(args, "encoder").branch_specs],
-        "decoder_branches": [str(s) for s in resolve_side_layout(args, "decoder").branch_specs],
-        "encoder_kernel_sizes": resolve_side_layout(args, "encoder").kernel_sizes,
-        "decoder_kernel_sizes": resolve_side_layout(args, "decoder").kernel_sizes,
+        "encoder_branches": [str(s) for s in layouts["encoder"][0].branch_specs],
+        "decoder_branches": [str(s) for s in layouts["decoder"][0].branch_specs],
+        "encoder_kernel_sizes": [cfg.kernel_size for cfg in layouts["encoder"]],
+        "decoder_kernel_sizes": [cfg.kernel_size for cfg in layouts["decoder"]],
         "encoder_glu": bool(_opt(args, "encoder_glu", True)), "decoder_glu": bool(_opt(args, "decoder_glu", True)),
     }
     return sides["encoder"], sides["decoder"], options

@@ -19,7 +19,7 @@ takes from the task, and ``cpu_int8``, a ``--model-overrides`` switch of fairseq
 import argparse
 import dataclasses
 import difflib
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from fairseq.dataclass import FairseqDataclass
 from omegaconf import OmegaConf, open_dict
@@ -35,8 +35,9 @@ NON_OPTION_FIELDS = {
     "max_target_positions": (Optional[int], "maximum target length (default: the task's --max-target-positions, "
                                             "for a language model its --tokens-per-sample)"),
     "tokens_per_sample": (Optional[int], "language model block length (default: the task's --tokens-per-sample)"),
-    "cpu_int8": (bool, "fairseq-generate --model-overrides \"{'cpu_int8': True}\": dynamically quantised int8 "
-                       "linear layers on the CPU"),
+    # Any: True/False, or the name of the int8 implementation ("torch.ao", "torchao"; checked by the model)
+    "cpu_int8": (Any, "fairseq-generate --model-overrides \"{'cpu_int8': True}\" (or 'torchao'): dynamically "
+                      "quantised int8 linear layers on the CPU"),
 }
 
 

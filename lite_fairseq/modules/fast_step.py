@@ -56,11 +56,16 @@ class FusedQKV:
         return self.weight, self.bias
 
 
+def _plain_linear(p) -> bool:
+    """A float ``nn.Linear`` with a bias: not an int8 one (torch.ao's module or torchao's tensor subclass)."""
+    return type(p) is nn.Linear and p.bias is not None and type(p.weight.data) is torch.Tensor
+
+
 def can_fuse(mha: MultiheadAttention) -> bool:
-    """Plain float linear projections with biases over the same width (what LSRA builds)."""
+    """Plain float linear projections with biases over the same width (what LSRA builds), not quantised ones."""
     projections = (mha.q_proj, mha.k_proj, mha.v_proj, mha.out_proj)
     return (mha.self_attention and not mha.add_zero_attn and mha.bias_k is None
-            and all(type(p) is nn.Linear and p.bias is not None for p in projections)
+            and all(_plain_linear(p) for p in projections)
             and mha.kdim == mha.embed_dim == mha.vdim)
 
 
@@ -110,7 +115,7 @@ def use_encoder_step(mha: MultiheadAttention, x: Tensor, incremental_state, stat
         return False
     if not mha.encoder_decoder_attention or mha.add_zero_attn or mha.bias_k is not None:
         return False
-    if not all(type(p) is nn.Linear and p.bias is not None for p in (mha.q_proj, mha.out_proj)):
+    if not all(_plain_linear(p) for p in (mha.q_proj, mha.out_proj)):
         return False
     state = mha.get_incremental_state(incremental_state, STATE_KEY)
     return state is not None and state.get("prev_key") is not None and state.get("prev_value") is not None
