@@ -63,6 +63,37 @@ learn_apply_bpe() {
   done
 }
 
+# prepare_wmt PAIR VALID_EVERY MERGES: fairseq's WMT preparation after the download, for the corpora in CORPORA
+# (ORIG/<corpus>.<lang>) and newstest2014-PAIR in ORIG/test-full: Moses tokenisation, every VALID_EVERY-th training
+# pair held out for validation, joint BPE with MERGES merges, length/ratio cleaning, binarisation with a joined
+# dictionary into DEST (SRC, TGT, ORIG, TMP, WORK, DEST, WORKERS set by the caller).
+prepare_wmt() {
+  local pair="$1" valid_every="$2" merges="$3" l c
+  echo "tokenising the training corpora"
+  for l in $SRC $TGT; do
+    for c in "${CORPORA[@]}"; do cat "$ORIG/$c.$l"; done \
+      | recipe tokenize -l $l -a --normalize --workers "$WORKERS" > "$TMP/train.tags.tok.$l"
+  done
+  echo "tokenising newstest2014"
+  recipe segs "$ORIG/test-full/newstest2014-$pair-src.$SRC.sgm" | recipe tokenize -l $SRC -a > "$TMP/test.$SRC"
+  recipe segs "$ORIG/test-full/newstest2014-$pair-ref.$TGT.sgm" > "$DEST/refs/test.$TGT"
+  recipe tokenize -l $TGT -a < "$DEST/refs/test.$TGT" > "$TMP/test.$TGT"
+
+  for l in $SRC $TGT; do
+    awk -v n="$valid_every" 'NR % n == 0' "$TMP/train.tags.tok.$l" > "$TMP/valid.$l"
+    awk -v n="$valid_every" 'NR % n != 0' "$TMP/train.tags.tok.$l" > "$TMP/train.$l"
+  done
+  learn_apply_bpe "$merges" "$DEST/code" "$TMP" "$WORK/bpe" $SRC $TGT train valid test
+  recipe clean --ratio 1.5 --min 1 --max 250 "$WORK/bpe/train" $SRC $TGT "$WORK/bpe/train.clean"
+  recipe clean --ratio 1.5 --min 1 --max 250 "$WORK/bpe/valid" $SRC $TGT "$WORK/bpe/valid.clean"
+
+  fairseq-preprocess --source-lang $SRC --target-lang $TGT --joined-dictionary --thresholdsrc 0 --thresholdtgt 0 \
+    --trainpref "$WORK/bpe/train.clean" --validpref "$WORK/bpe/valid.clean" --testpref "$WORK/bpe/test" \
+    --destdir "$DEST" --workers "$WORKERS"
+  echo "binarised into $DEST: $(wc -l < "$WORK/bpe/train.clean.$SRC") train, $(wc -l < "$WORK/bpe/valid.clean.$SRC")" \
+    "valid, $(wc -l < "$WORK/bpe/test.$SRC") test pairs"
+}
+
 # gpu_count: NGPUS, else the CUDA devices torch sees
 gpu_count() {
   if [ -n "${NGPUS:-}" ]; then echo "$NGPUS"; else "$PYTHON" -c 'import torch; print(torch.cuda.device_count())'; fi

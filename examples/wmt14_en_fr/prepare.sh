@@ -38,26 +38,4 @@ for l in $SRC $TGT; do
 done
 need_file "$ORIG/test-full/newstest2014-fren-src.$SRC.sgm" "$ORIG/test-full/newstest2014-fren-ref.$TGT.sgm"
 
-echo "tokenising the training corpora"
-for l in $SRC $TGT; do
-  for c in "${CORPORA[@]}"; do cat "$ORIG/$c.$l"; done \
-    | recipe tokenize -l $l -a --normalize --workers "$WORKERS" > "$TMP/train.tags.tok.$l"
-done
-echo "tokenising newstest2014"
-recipe segs "$ORIG/test-full/newstest2014-fren-src.$SRC.sgm" | recipe tokenize -l $SRC -a > "$TMP/test.$SRC"
-recipe segs "$ORIG/test-full/newstest2014-fren-ref.$TGT.sgm" > "$DEST/refs/test.$TGT"
-recipe tokenize -l $TGT -a < "$DEST/refs/test.$TGT" > "$TMP/test.$TGT"
-
-for l in $SRC $TGT; do
-  awk 'NR % 1333 == 0' "$TMP/train.tags.tok.$l" > "$TMP/valid.$l"
-  awk 'NR % 1333 != 0' "$TMP/train.tags.tok.$l" > "$TMP/train.$l"
-done
-learn_apply_bpe "${BPE_TOKENS:-40000}" "$DEST/code" "$TMP" "$WORK/bpe" $SRC $TGT train valid test
-recipe clean --ratio 1.5 --min 1 --max 250 "$WORK/bpe/train" $SRC $TGT "$WORK/bpe/train.clean"
-recipe clean --ratio 1.5 --min 1 --max 250 "$WORK/bpe/valid" $SRC $TGT "$WORK/bpe/valid.clean"
-
-fairseq-preprocess --source-lang $SRC --target-lang $TGT --joined-dictionary --thresholdsrc 0 --thresholdtgt 0 \
-  --trainpref "$WORK/bpe/train.clean" --validpref "$WORK/bpe/valid.clean" --testpref "$WORK/bpe/test" \
-  --destdir "$DEST" --workers "$WORKERS"
-echo "binarised into $DEST: $(wc -l < "$WORK/bpe/train.clean.$SRC") train, $(wc -l < "$WORK/bpe/valid.clean.$SRC")" \
-  "valid, $(wc -l < "$WORK/bpe/test.$SRC") test pairs"
+prepare_wmt fren 1333 "${BPE_TOKENS:-40000}"
