@@ -24,3 +24,12 @@ def build_model(arch: str, cli_args=(), dictionary=None, seed: int = 0):
 def random_tokens(dictionary, batch: int, length: int, generator=None):
     low = dictionary.nspecial
     return torch.randint(low, len(dictionary), (batch, length), generator=generator)
+
+
+def forward_random_batch(model, dictionary):
+    """The model's output on a fixed random batch (3 sentences: 9 source tokens, 7 target tokens), without grad."""
+    g = torch.Generator().manual_seed(1)
+    src = random_tokens(dictionary, 3, 9, generator=g)
+    prev = random_tokens(dictionary, 3, 7, generator=g)
+    with torch.no_grad():
+        return model(src, torch.full((3,), 9), prev)[0]

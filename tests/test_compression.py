@@ -15,7 +15,7 @@ import torch
 from fairseq import checkpoint_utils
 
 from helpers import BENCHMARKS, USER_DIR, run, subprocess_env
-from model_helpers import build_model, make_dictionary, random_tokens
+from model_helpers import build_model, forward_random_batch, make_dictionary
 
 import lite_fairseq  # noqa: F401
 from lite_fairseq.checkpoint_safety import CheckpointLoadError
@@ -36,14 +36,6 @@ def _model_and_state(arch="lite_transformer_tiny", extra=("--share-all-embedding
              "optimizer_history": [{"criterion_name": "CrossEntropyCriterion", "optimizer_name": "Adam",
                                     "lr_scheduler_state": {"best": None}, "num_updates": 0}]}
     return model, state, dictionary
-
-
-def _forward(model, dictionary):
-    g = torch.Generator().manual_seed(1)
-    src = random_tokens(dictionary, 3, 9, generator=g)
-    prev = random_tokens(dictionary, 3, 7, generator=g)
-    with torch.no_grad():
-        return model(src, torch.full((3,), 9), prev)[0]
 
 
 # ---------------------------------------------------------------------------------------------- storage units
@@ -101,13 +93,13 @@ def test_round_trip_in_memory_model_equals_loaded_model(tmp_path):
         assert torch.equal(loaded["model"][name], tensor), name
     # the in-memory model (pruned and quantised-dequantised weights) and the loaded one compute the same
     model.load_state_dict(expected)
-    reference = _forward(model, dictionary)
+    reference = forward_random_batch(model, dictionary)
     other_model = build_model("lite_transformer_tiny", ["--share-all-embeddings"], dictionary=dictionary, seed=5)
     other_model.load_state_dict(loaded["model"])
     other_model.eval()
-    assert torch.equal(_forward(other_model, dictionary), reference)
-    assert not torch.equal(reference, _forward(build_model("lite_transformer_tiny", ["--share-all-embeddings"],
-                                                            dictionary=dictionary, seed=0).eval(), dictionary))
+    assert torch.equal(forward_random_batch(other_model, dictionary), reference)
+    fresh = build_model("lite_transformer_tiny", ["--share-all-embeddings"], dictionary=dictionary, seed=0).eval()
+    assert not torch.equal(reference, forward_random_batch(fresh, dictionary))
 
 
 def test_saved_tensors_have_the_sparsity_and_bit_width(tmp_path):
@@ -161,9 +153,9 @@ def test_transformer_baseline_compresses_too(tmp_path):
     torch.save(compressed, path)
     loaded = checkpoint_utils.load_checkpoint_to_cpu(str(path))
     model.load_state_dict(expected)
-    ref = _forward(model, dictionary)
+    ref = forward_random_batch(model, dictionary)
     model.load_state_dict(loaded["model"])
-    assert torch.equal(_forward(model, dictionary), ref)
+    assert torch.equal(forward_random_batch(model, dictionary), ref)
 
 
 def _corruptions(path):
@@ -237,23 +229,23 @@ def test_cli_errors_are_clear(tmp_path, capsys):
 
 def test_dynamic_int8_quantises_every_linear_and_stays_close():
     model, _, dictionary = _model_and_state()
-    fp32_out = _forward(model, dictionary)
+    fp32_out = forward_random_batch(model, dictionary)
     assert count_quantized_linears(model)["int8"] == 0
     quantize_dynamic_for_cpu(model)
     counts = count_quantized_linears(model)
     assert counts["float"] == 0 and counts["int8"] > 20
-    int8_out = _forward(model, dictionary)
+    int8_out = forward_random_batch(model, dictionary)
     assert not torch.equal(int8_out, fp32_out)
     assert torch.allclose(torch.log_softmax(int8_out, -1), torch.log_softmax(fp32_out, -1), atol=0.15)
 
 
 def test_dynamic_int8_on_fairseq_transformer():
     model, _, dictionary = _model_and_state("transformer_paper_iwslt_128", extra=())
-    fp32_out = _forward(model, dictionary)
+    fp32_out = forward_random_batch(model, dictionary)
     quantize_dynamic_for_cpu(model)
     assert count_quantized_linears(model)["float"] == 0
-    assert torch.allclose(torch.log_softmax(_forward(model, dictionary), -1), torch.log_softmax(fp32_out, -1),
-                          atol=0.15)
+    int8_out = forward_random_batch(model, dictionary)
+    assert torch.allclose(torch.log_softmax(int8_out, -1), torch.log_softmax(fp32_out, -1), atol=0.15)
 
 
 # ---------------------------------------------------------------------------------------------- command line

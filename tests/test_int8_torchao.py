@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from model_helpers import build_model, make_dictionary, random_tokens
+from model_helpers import build_model, forward_random_batch, make_dictionary
 
 import lite_fairseq  # noqa: F401
 from lite_fairseq.compression import quantize_dynamic_for_cpu
@@ -23,23 +23,15 @@ def _model(arch="lite_transformer_tiny", extra=("--share-all-embeddings",)):
     return build_model(arch, list(extra), dictionary=dictionary, seed=0).eval(), dictionary
 
 
-def _forward(model, dictionary):
-    g = torch.Generator().manual_seed(1)
-    src = random_tokens(dictionary, 3, 9, generator=g)
-    prev = random_tokens(dictionary, 3, 7, generator=g)
-    with torch.no_grad():
-        return model(src, torch.full((3,), 9), prev)[0]
-
-
 def test_torchao_impl_gives_every_linear_a_torchao_int8_weight_and_stays_close():
     model, dictionary = _model()
-    fp32_out = _forward(model, dictionary)
+    fp32_out = forward_random_batch(model, dictionary)
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     assert quantize_dynamic_for_cpu(model, impl="torchao") is model
     assert all(isinstance(m.weight, torchao_quantization.Int8Tensor) for m in linears)
     assert all(m.weight.qdata.dtype == torch.int8 for m in linears)
     assert count_quantized_linears(model) == {"int8": len(linears), "float": 0} and len(linears) > 20
-    int8_out = _forward(model, dictionary)
+    int8_out = forward_random_batch(model, dictionary)
     assert not torch.equal(int8_out, fp32_out)
     assert torch.allclose(torch.log_softmax(int8_out, -1), torch.log_softmax(fp32_out, -1), atol=0.15)
 
@@ -48,11 +40,11 @@ def test_torchao_impl_on_fairseq_transformer_attention():
     # fairseq's MultiheadAttention would hand the torchao weights to F.multi_head_attention_forward, which fails
     # on them (aten.t is not implemented for Int8Tensor); the conversion makes it call its projection modules
     model, dictionary = _model("transformer_paper_iwslt_128", extra=())
-    fp32_out = _forward(model, dictionary)
+    fp32_out = forward_random_batch(model, dictionary)
     quantize_dynamic_for_cpu(model, impl="torchao")
     assert count_quantized_linears(model)["float"] == 0
-    assert torch.allclose(torch.log_softmax(_forward(model, dictionary), -1), torch.log_softmax(fp32_out, -1),
-                          atol=0.15)
+    int8_out = forward_random_batch(model, dictionary)
+    assert torch.allclose(torch.log_softmax(int8_out, -1), torch.log_softmax(fp32_out, -1), atol=0.15)
 
 
 def test_torchao_impl_raises_no_torch_ao_quantization_deprecation():
@@ -60,7 +52,7 @@ def test_torchao_impl_raises_no_torch_ao_quantization_deprecation():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         quantize_dynamic_for_cpu(model, impl="torchao")
-        _forward(model, dictionary)
+        forward_random_batch(model, dictionary)
     messages = [str(w.message) for w in caught]
     assert not [m for m in messages if "torch.ao.quantization" in m or "quantize_per_tensor" in m], messages
 
