@@ -22,6 +22,7 @@ from omegaconf import OmegaConf
 import lite_fairseq  # noqa: F401  (registers the models)
 from conftest import TINY_SIZES
 from helpers import REPO, USER_DIR, run
+from lite_fairseq.checkpoint_safety import load_checkpoint
 from lite_fairseq.models import LiteTransformerLanguageModel, LiteTransformerModel
 from lite_fairseq.models.config import (NON_OPTION_FIELDS, LiteTransformerConfig, LiteTransformerLMConfig,
                                         ModelConfigError, checked_config)
@@ -162,7 +163,7 @@ def test_hydra_train_writes_a_checkpoint_that_fairseq_generate_reads(hydra_train
     work, log = hydra_trained
     ckpt = work / "ckpt" / "checkpoint_last.pt"
     assert ckpt.is_file(), log[-2000:]
-    model_cfg = torch.load(ckpt, weights_only=False)["cfg"]["model"]
+    model_cfg = load_checkpoint(ckpt)["cfg"]["model"]
     assert model_cfg["_name"] == "lite_transformer_tiny" and model_cfg["dropout"] == 0.2  # the config's value
     assert model_cfg["encoder_attn_branch_heads"] == 8 and model_cfg["encoder_glu"] is False
     proc = run_cli("generate", [tiny_data_bin, "--user-dir", USER_DIR, "--path", ckpt, "--gen-subset", "test",
@@ -206,14 +207,15 @@ def test_checkpoints_with_argparse_model_options_still_load(form, hydra_trained,
     from fairseq import checkpoint_utils, tasks
 
     work, _ = hydra_trained
-    state = torch.load(work / "ckpt" / "checkpoint_last.pt", weights_only=False)
+    state = load_checkpoint(work / "ckpt" / "checkpoint_last.pt")
+    task_cfg = state["cfg"]["task"]
     options = {k: v for k, v in state["cfg"]["model"].items() if k not in ("relu_dropout", "encoder_attention_heads",
                                                                          "tokens_per_sample", "cpu_int8")}
     arch = "lite_transformer" if form == "cfg_namespace_model_name" else options["_name"]
     # (under the model's own name the base architecture applies: the options hold every value the tiny preset set)
     namespace = argparse.Namespace(**{**options, "_name": arch, "arch": arch})
     if form == "args_namespace":
-        task_options = {k: v for k, v in state["cfg"]["task"].items() if k != "_name"}
+        task_options = {k: v for k, v in task_cfg.items() if k != "_name"}
         state["args"] = argparse.Namespace(**{**vars(namespace), **task_options, "task": "translation"})
         state["cfg"] = None
     else:
@@ -221,7 +223,6 @@ def test_checkpoints_with_argparse_model_options_still_load(form, hydra_trained,
     old = tmp_path / "old.pt"
     torch.save(state, old)
 
-    task_cfg = torch.load(work / "ckpt" / "checkpoint_last.pt", weights_only=False)["cfg"]["task"]
     task = tasks.setup_task(OmegaConf.create(task_cfg))
     (new_model,), _ = checkpoint_utils.load_model_ensemble([str(work / "ckpt" / "checkpoint_last.pt")], task=task)
     (old_model,), cfg = checkpoint_utils.load_model_ensemble([str(old)], task=task)

@@ -48,7 +48,7 @@ def summarization_run(tmp_path_factory):
 @pytest.mark.slow
 def test_prepare_normalises_learns_bpe_and_binarises(summarization_run):
     work = summarization_run["work"]
-    bpe = (work / "bin/work/train.bpe.source").read_text().splitlines()
+    bpe = (work / "bin" / "work" / "train.bpe.source").read_text().splitlines()
     assert len(bpe) == 160
     assert bpe[0].startswith("mayor ")  # lowercased
     assert " ." in bpe[0] and "monday ." in bpe[0].replace("@@ ", "")  # Moses split the full stop off
@@ -73,7 +73,7 @@ def test_decoding_uses_the_papers_settings_and_truncates_long_articles(summariza
         assert setting in (work / "out/generate.err").read_text() + log, setting
     sources = [line.split("\t")[1].split() for line in log.splitlines() if line.startswith("S-")]
     assert len(sources) == N_TEST  # every article was summarised: none skipped, none crashed
-    full_lengths = [len(line.split()) for line in (work / "bin/work/test.bpe.source").read_text().splitlines()]
+    full_lengths = [len(line.split()) for line in (work / "bin" / "work" / "test.bpe.source").read_text().splitlines()]
     assert max(full_lengths) > MAX_SOURCE  # the sample really is too long for the model ...
     assert all(len(s) <= MAX_SOURCE for s in sources)  # ... and was truncated to fit (with </s>)
     hyps = (work / "out/test.hyp").read_text().splitlines()
