@@ -6,12 +6,13 @@ Same layout and meaning as :mod:`lite_fairseq.kernels.dynamic_conv_torch` (fairs
 Each program owns one (batch, head), a block of that head's channels and a block of time steps; it walks the K
 taps, reading one row of kernel weights and one shifted tile of ``x`` per tap (the re-reads of neighbouring
 time steps hit the cache), and accumulates in float32 (float64 for float64 inputs). No ``B x C x K x T``
-tensor is ever built. Four kernels (``@triton.jit`` functions launched from the host; ``_weight_row`` is a helper
-they inline):
+tensor is ever built. Three kernels (``@triton.jit`` functions launched from the host; ``_weight_row``, ``_tile``
+and ``_time_block`` are helpers they inline):
 
-* forward (optionally from raw logits: softmax over the taps and DropConnect are computed in the kernel; the
-  per-time-step log-sum-exp is written out, ``B x H x T``, so the backward pass can rebuild the weights),
-* backward to the input: a transposed convolution of the output gradient with the same weights,
+* the convolution, run twice: forward (optionally from raw logits: softmax over the taps and DropConnect are
+  computed in the kernel; the per-time-step log-sum-exp is written out, ``B x H x T``, so the backward pass can
+  rebuild the weights), and transposed for the backward pass to the input (the output gradient convolved with
+  the same weights),
 * backward to the weights: per tap, a reduction over the head's channels of ``grad_out * shifted x``; the
   channels are split into chunks written to a float32 buffer ``chunks x B x H x K x T`` that is summed after,
   so the result is deterministic (no atomics),
@@ -63,16 +64,20 @@ def _weight_row(w_base, lse_row, k, t, t_ok, sw_k, sw_t, seed, rng_base, T, p_dr
 
 
 @triton.jit
-def _tile(H, R, T, BLOCK_C: tl.constexpr, BLOCK_T: tl.constexpr):
-    """The tile a program owns: grid axis 0 is the (batch, head) pair, axis 1 a block of BLOCK_T time steps, axis 2
-    a block of BLOCK_C of the head's R channels. Returns (pid_bh, pid_c, b, h, t, t_ok, c, c_ok)."""
+def _time_block(H, T, BLOCK_T: tl.constexpr):
+    """The time steps a program owns: grid axis 0 is the (batch, head) pair, axis 1 a block of BLOCK_T time
+    steps. Returns (pid_bh, b, h, t, t_ok)."""
     pid_bh = tl.program_id(0)
-    pid_t = tl.program_id(1)
+    t = tl.program_id(1) * BLOCK_T + tl.arange(0, BLOCK_T)
+    return pid_bh, pid_bh // H, pid_bh % H, t, t < T
+
+
+@triton.jit
+def _tile(H, R, T, BLOCK_C: tl.constexpr, BLOCK_T: tl.constexpr):
+    """The tile a program owns: :func:`_time_block`'s time steps of one (batch, head), and grid axis 2 a block of
+    BLOCK_C of the head's R channels. Returns (pid_bh, pid_c, b, h, t, t_ok, c, c_ok)."""
+    pid_bh, b, h, t, t_ok = _time_block(H, T, BLOCK_T)
     pid_c = tl.program_id(2)
-    b = pid_bh // H
-    h = pid_bh % H
-    t = pid_t * BLOCK_T + tl.arange(0, BLOCK_T)
-    t_ok = t < T
     r = pid_c * BLOCK_C + tl.arange(0, BLOCK_C)
     c = (h * R + r).to(tl.int64)
     c_ok = r < R
@@ -80,71 +85,54 @@ def _tile(H, R, T, BLOCK_C: tl.constexpr, BLOCK_T: tl.constexpr):
 
 
 @triton.jit
-def _dynconv_fwd_kernel(
+def _dynconv_kernel(
     x_ptr, w_ptr, out_ptr, lse_ptr, seed,
     T, H, R, K, P, p_drop, scale,
     sx_b, sx_c, sx_t, sw_b, sw_h, sw_k, sw_t, so_b, so_c, so_t,
-    FROM_LOGITS: tl.constexpr, DROPOUT: tl.constexpr, ACC: tl.constexpr,
+    TRANSPOSED: tl.constexpr, FROM_LOGITS: tl.constexpr, DROPOUT: tl.constexpr, ACC: tl.constexpr,
     K_PAD: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_T: tl.constexpr,
 ):
+    """The convolution (TRANSPOSED false): out[b, c, t] = sum_k w[b, h, k, t] * x[b, c, t + k - P]; from logits
+    it also writes the per-time-step log-sum-exp to ``lse_ptr``. The transposed convolution (the backward pass to
+    the input, ``x`` being the output gradient): out[b, c, s] = sum_k w[b, h, k, s - k + P] * x[b, c, s - k + P],
+    with the weights rebuilt from the saved log-sum-exp."""
     pid_bh, pid_c, b, h, t, t_ok, c, c_ok = _tile(H, R, T, BLOCK_C, BLOCK_T)
     x_base = x_ptr + b.to(tl.int64) * sx_b + c[:, None] * sx_c
-    w_base = w_ptr + b.to(tl.int64) * sw_b + h.to(tl.int64) * sw_h
-    rng_base = pid_bh * K * T
-
-    if FROM_LOGITS:
-        kk = tl.arange(0, K_PAD)
-        tile = tl.load(w_base + kk[:, None] * sw_k + t[None, :] * sw_t,
-                       mask=(kk[:, None] < K) & t_ok[None, :], other=float("-inf")).to(ACC)
-        m = tl.where(t_ok, tl.max(tile, axis=0), 0.0)
-        denom = tl.sum(tl.exp(tile - m[None, :]), axis=0)
-        lse = tl.where(t_ok, m + tl.log(tl.where(t_ok, denom, 1.0)), 0.0)
-        if pid_c == 0:
-            tl.store(lse_ptr + pid_bh.to(tl.int64) * T + t, lse, mask=t_ok)
-    else:
-        lse = tl.zeros([BLOCK_T], dtype=ACC)
-
-    acc = tl.zeros([BLOCK_C, BLOCK_T], dtype=ACC)
-    for k in range(0, K):
-        w = _weight_row(w_base, lse, k, t, t_ok, sw_k, sw_t, seed, rng_base, T, p_drop, scale,
-                        FROM_LOGITS, DROPOUT, ACC)
-        ts = t + (k - P)
-        x_ok = c_ok[:, None] & ((ts >= 0) & (ts < T))[None, :]
-        xv = tl.load(x_base + ts[None, :] * sx_t, mask=x_ok, other=0.0).to(ACC)
-        acc += xv * w[None, :]
-    out_off = b.to(tl.int64) * so_b + c[:, None] * so_c + t[None, :] * so_t
-    tl.store(out_ptr + out_off, acc.to(out_ptr.dtype.element_ty), mask=c_ok[:, None] & t_ok[None, :])
-
-
-@triton.jit
-def _dynconv_bwd_input_kernel(
-    g_ptr, w_ptr, lse_ptr, gx_ptr, seed,
-    T, H, R, K, P, p_drop, scale,
-    sg_b, sg_c, sg_t, sw_b, sw_h, sw_k, sw_t, sx_b, sx_c, sx_t,
-    FROM_LOGITS: tl.constexpr, DROPOUT: tl.constexpr, ACC: tl.constexpr,
-    BLOCK_C: tl.constexpr, BLOCK_T: tl.constexpr,
-):
-    """grad_x[b, c, s] = sum_k w[b, h, k, s - k + P] * grad_out[b, c, s - k + P]."""
-    pid_bh, pid_c, b, h, s, s_ok, c, c_ok = _tile(H, R, T, BLOCK_C, BLOCK_T)  # s: the input positions
-    g_base = g_ptr + b.to(tl.int64) * sg_b + c[:, None] * sg_c
     w_base = w_ptr + b.to(tl.int64) * sw_b + h.to(tl.int64) * sw_h
     lse_base = lse_ptr + pid_bh.to(tl.int64) * T
     rng_base = pid_bh * K * T
 
+    lse = tl.zeros([BLOCK_T], dtype=ACC)
+    if FROM_LOGITS:
+        if not TRANSPOSED:
+            kk = tl.arange(0, K_PAD)
+            tile = tl.load(w_base + kk[:, None] * sw_k + t[None, :] * sw_t,
+                           mask=(kk[:, None] < K) & t_ok[None, :], other=float("-inf")).to(ACC)
+            m = tl.where(t_ok, tl.max(tile, axis=0), 0.0)
+            denom = tl.sum(tl.exp(tile - m[None, :]), axis=0)
+            lse = tl.where(t_ok, m + tl.log(tl.where(t_ok, denom, 1.0)), 0.0)
+            if pid_c == 0:
+                tl.store(lse_base + t, lse, mask=t_ok)
+
     acc = tl.zeros([BLOCK_C, BLOCK_T], dtype=ACC)
     for k in range(0, K):
-        tt = s - k + P
-        tt_ok = (tt >= 0) & (tt < T)
-        if FROM_LOGITS:
-            lse = tl.load(lse_base + tt, mask=tt_ok, other=0.0)
+        if TRANSPOSED:  # the weights and the input both at the output step that read x[s]
+            tx = t - k + P
+            tx_ok = (tx >= 0) & (tx < T)
+            lse_row = lse
+            if FROM_LOGITS:
+                lse_row = tl.load(lse_base + tx, mask=tx_ok, other=0.0)
+            w = _weight_row(w_base, lse_row, k, tx, tx_ok, sw_k, sw_t, seed, rng_base, T, p_drop, scale,
+                            FROM_LOGITS, DROPOUT, ACC)
         else:
-            lse = tl.zeros([BLOCK_T], dtype=ACC)
-        w = _weight_row(w_base, lse, k, tt, tt_ok, sw_k, sw_t, seed, rng_base, T, p_drop, scale,
-                        FROM_LOGITS, DROPOUT, ACC)
-        gv = tl.load(g_base + tt[None, :] * sg_t, mask=c_ok[:, None] & tt_ok[None, :], other=0.0).to(ACC)
-        acc += gv * w[None, :]
-    gx_off = b.to(tl.int64) * sx_b + c[:, None] * sx_c + s[None, :] * sx_t
-    tl.store(gx_ptr + gx_off, acc.to(gx_ptr.dtype.element_ty), mask=c_ok[:, None] & s_ok[None, :])
+            tx = t + (k - P)
+            tx_ok = (tx >= 0) & (tx < T)
+            w = _weight_row(w_base, lse, k, t, t_ok, sw_k, sw_t, seed, rng_base, T, p_drop, scale,
+                            FROM_LOGITS, DROPOUT, ACC)
+        xv = tl.load(x_base + tx[None, :] * sx_t, mask=c_ok[:, None] & tx_ok[None, :], other=0.0).to(ACC)
+        acc += xv * w[None, :]
+    out_off = b.to(tl.int64) * so_b + c[:, None] * so_c + t[None, :] * so_t
+    tl.store(out_ptr + out_off, acc.to(out_ptr.dtype.element_ty), mask=c_ok[:, None] & t_ok[None, :])
 
 
 @triton.jit
@@ -176,12 +164,7 @@ def _softmax_dropout_bwd_kernel(
 ):
     """grad_logits = s * (g_s - sum_k s * g_s), with s = softmax(logits) and g_s the gradient reaching s
     through DropConnect (mask / (1 - p)). Sums the channel-chunk partials of the weight gradient first."""
-    pid_bh = tl.program_id(0)
-    pid_t = tl.program_id(1)
-    b = pid_bh // H
-    h = pid_bh % H
-    t = pid_t * BLOCK_T + tl.arange(0, BLOCK_T)
-    t_ok = t < T
+    pid_bh, b, h, t, t_ok = _time_block(H, T, BLOCK_T)
     kk = tl.arange(0, K_PAD)
     ok = (kk[:, None] < K) & t_ok[None, :]
     flat = kk[:, None] * T + t[None, :]
@@ -253,11 +236,11 @@ def _forward(x, w, padding_l, from_logits, p_drop, seed):
         return out, lse
     block_c, block_t = _blocks(R, T, 128, 4096)
     grid = (B * H, triton.cdiv(T, block_t), triton.cdiv(R, block_c))
-    _dynconv_fwd_kernel[grid](
+    _dynconv_kernel[grid](
         x, w, out, lse, seed,
         T, H, R, K, padding_l, float(p_drop), _dropout_scale(p_drop),
         *x.stride(), *w.stride(), *out.stride(),
-        FROM_LOGITS=from_logits, DROPOUT=p_drop > 0, ACC=_acc_dtype(x.dtype),
+        TRANSPOSED=False, FROM_LOGITS=from_logits, DROPOUT=p_drop > 0, ACC=_acc_dtype(x.dtype),
         K_PAD=_next_pow2(K), BLOCK_C=block_c, BLOCK_T=block_t, num_warps=_num_warps(block_c, block_t),
     )
     return out, lse
@@ -274,12 +257,12 @@ def _backward(grad_out, x, w, lse, padding_l, from_logits, p_drop, seed, need_x,
         grad_x = torch.empty((B, C, T), dtype=x.dtype, device=x.device)
         block_c, block_t = _blocks(R, T, 128, 4096)
         grid = (B * H, triton.cdiv(T, block_t), triton.cdiv(R, block_c))
-        _dynconv_bwd_input_kernel[grid](
-            grad_out, w, lse, grad_x, seed,
+        _dynconv_kernel[grid](
+            grad_out, w, grad_x, lse, seed,
             T, H, R, K, padding_l, float(p_drop), scale,
             *grad_out.stride(), *w.stride(), *grad_x.stride(),
-            FROM_LOGITS=from_logits, DROPOUT=p_drop > 0, ACC=acc,
-            BLOCK_C=block_c, BLOCK_T=block_t, num_warps=_num_warps(block_c, block_t),
+            TRANSPOSED=True, FROM_LOGITS=from_logits, DROPOUT=p_drop > 0, ACC=acc,
+            K_PAD=_next_pow2(K), BLOCK_C=block_c, BLOCK_T=block_t, num_warps=_num_warps(block_c, block_t),
         )
     if need_w:
         block_c, block_t = _blocks(R, T, 128, 4096)
