@@ -22,7 +22,7 @@ from lite_fairseq.checkpoint_safety import CheckpointLoadError
 from lite_fairseq.compression import storage
 from lite_fairseq.compression.cli import compress, main as compress_main, serialized_bytes
 from lite_fairseq.compression.masked_task import MaskedTranslationConfig, MaskedTranslationTask, scheduled_sparsity
-from lite_fairseq.compression.pruning import load_masks, magnitude_prune, prunable_names, sparsity_of
+from lite_fairseq.compression.pruning import apply_masks, load_masks, magnitude_prune, prunable_names, sparsity_of
 from lite_fairseq.compression import quantize_dynamic_for_cpu
 from lite_fairseq.compression.report import size_summary
 from lite_fairseq.modules.int8 import count_quantized_linears
@@ -78,6 +78,18 @@ def test_magnitude_pruning_reaches_target_and_keeps_ties(scope):
     if scope == "global":
         kept = torch.cat([sd[n][masks[n]].abs() for n in names])
         assert kept.min() > 0
+
+
+def test_masks_that_do_not_fit_the_checkpoint_are_named_before_any_weight_is_zeroed():
+    sd = {"a.weight": torch.ones(4, 8), "b.weight": torch.ones(2, 3)}
+    first = torch.zeros(4, 8, dtype=torch.bool)
+    with pytest.raises(ValueError, match=r"masks\.pt: mask for 'b\.weight' has shape \(3, 2\), the weight \(2, 3\)"):
+        apply_masks(sd, {"a.weight": first, "b.weight": torch.ones(3, 2, dtype=torch.bool)}, source="masks.pt")
+    with pytest.raises(ValueError, match=r"mask for 'c\.weight', which the checkpoint does not have"):
+        apply_masks(sd, {"a.weight": first, "c.weight": torch.ones(1, 1, dtype=torch.bool)})
+    assert int(sd["a.weight"].count_nonzero()) == 32  # the fitting mask was not applied either
+    apply_masks(sd, {"a.weight": first, "b.weight": torch.ones(2, 3, dtype=torch.bool)})
+    assert int(sd["a.weight"].count_nonzero()) == 0 and int(sd["b.weight"].count_nonzero()) == 6
 
 
 def test_round_trip_in_memory_model_equals_loaded_model(tmp_path):

@@ -19,6 +19,7 @@ import torch.nn as nn
 from torch.nn.utils import prune
 
 from lite_fairseq.checkpoint_safety import CheckpointLoadError, load_checkpoint
+from lite_fairseq.state_dict_shapes import shape_mismatches
 
 MASKS_FORMAT = "lite_fairseq.prune_masks"
 EMBEDDING_KEYS = ("embed_tokens", "embed_positions", "output_projection")
@@ -93,12 +94,11 @@ def magnitude_prune(state_dict: Dict[str, torch.Tensor], sparsity: float, scope:
 
 def apply_masks(state_dict: Dict[str, torch.Tensor], masks: Dict[str, torch.Tensor], source="masks") -> None:
     """Zero the masked-out weights of ``state_dict`` in place (``prune.custom_from_mask`` semantics)."""
-    for name, mask in masks.items():
-        if name not in state_dict:
+    for name, shape, weight_shape in shape_mismatches(masks, state_dict):
+        if weight_shape is None:
             raise ValueError(f"{source}: mask for {name!r}, which the checkpoint does not have")
-        if tuple(mask.shape) != tuple(state_dict[name].shape):
-            raise ValueError(f"{source}: mask for {name!r} has shape {tuple(mask.shape)}, the weight "
-                             f"{tuple(state_dict[name].shape)}")
+        raise ValueError(f"{source}: mask for {name!r} has shape {shape}, the weight {weight_shape}")
+    for name, mask in masks.items():
         holder = _Holder(state_dict[name])
         prune.custom_from_mask(holder, "weight", mask.to(holder.weight.dtype))
         prune.remove(holder, "weight")

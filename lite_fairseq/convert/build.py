@@ -11,6 +11,7 @@ from fairseq.tasks import TASK_REGISTRY
 
 from lite_fairseq.models import LiteTransformerModel
 from lite_fairseq.models.standalone import ModelOptionError, StandaloneTask, placeholder_dictionary
+from lite_fairseq.state_dict_shapes import shape_mismatches
 
 from .errors import ConversionError
 from .options import AuthorsOptions
@@ -54,12 +55,11 @@ def _check_against(mapped: Dict[str, torch.Tensor], model: torch.nn.Module) -> D
         raise ConversionError("the authors' checkpoint lacks parameters the model described by its args needs "
                               f"(lite_transformer names): {', '.join(missing[:8])}"
                               + (f" and {len(missing) - 8} more" if len(missing) > 8 else ""))
-    for key, tensor in mapped.items():
-        if key not in expected:
+    for key, shape, needed in shape_mismatches(mapped, expected):
+        if needed is None:
             raise ConversionError(f"internal error: converted parameter {key} does not exist in lite_transformer")
-        if tuple(tensor.shape) != tuple(expected[key].shape):
-            raise ConversionError(f"parameter {key}: the checkpoint's tensor has shape {tuple(tensor.shape)}, the "
-                                  f"model described by its args needs {tuple(expected[key].shape)}")
+        raise ConversionError(f"parameter {key}: the checkpoint's tensor has shape {shape}, the model described by "
+                              f"its args needs {needed}")
     full = dict(expected)
     full.update({k: v.to(expected[k].dtype) for k, v in mapped.items()})
     return full

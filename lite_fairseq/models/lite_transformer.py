@@ -4,15 +4,12 @@ from fairseq.models import FairseqEncoderDecoderModel, register_model
 
 from lite_fairseq.modules.int8 import cpu_int8_impl, quantize_dynamic_for_cpu
 
-from .config import LiteTransformerConfig, checked_config
+from .config import LiteTransformerConfig
 from .lite_transformer_decoder import LiteTransformerDecoder
 from .lite_transformer_encoder import LiteTransformerEncoder
 from .lite_transformer_options import add_lite_transformer_args, resolve_side_layout
 from .embedding import build_embedding
-
-DEFAULT_MAX_SOURCE_POSITIONS = 1024
-DEFAULT_MAX_TARGET_POSITIONS = 1024
-
+from .model_args import prepared_args
 
 @register_model("lite_transformer", dataclass=LiteTransformerConfig)
 class LiteTransformerModel(FairseqEncoderDecoderModel):
@@ -24,23 +21,16 @@ class LiteTransformerModel(FairseqEncoderDecoderModel):
     ``lite_transformer_tiny`` and the base ``lite_transformer``.
     """
 
-    @staticmethod
-    def add_args(parser):
-        """The command-line options (kept instead of the dataclass's: ``--flag False`` and the aliases)."""
-        add_lite_transformer_args(parser)
+    # the command-line options (kept instead of the dataclass's: ``--flag False`` and the aliases)
+    add_args = staticmethod(add_lite_transformer_args)
 
     @classmethod
     def build_model(cls, args, task):
         from .lite_transformer_architectures import base_architecture
 
-        args = checked_config(args, LiteTransformerConfig, "lite_transformer")
-        base_architecture(args)
-        task_cfg = getattr(task, "cfg", None)
-        for name, default in (("max_source_positions", DEFAULT_MAX_SOURCE_POSITIONS),
-                              ("max_target_positions", DEFAULT_MAX_TARGET_POSITIONS)):
-            if getattr(args, name, None) is None:
-                setattr(args, name, getattr(task_cfg, name, None) or default)
         # all option checks happen here, before any weight is allocated
+        args = prepared_args(args, task, LiteTransformerConfig, "lite_transformer", base_architecture,
+                             {"max_source_positions": (), "max_target_positions": ()})
         encoder_layout = resolve_side_layout(args, "encoder")
         decoder_layout = resolve_side_layout(args, "decoder")
         int8_impl = cpu_int8_impl(getattr(args, "cpu_int8", False))  # --model-overrides "{'cpu_int8': True}"

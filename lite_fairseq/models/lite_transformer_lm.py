@@ -10,14 +10,12 @@ last K-1 convolution inputs per layer, so it equals the full forward.
 from fairseq.models import FairseqLanguageModel, register_model
 from fairseq.modules import AdaptiveInput, AdaptiveSoftmax
 
-from .config import LiteTransformerLMConfig, checked_config
+from .config import LiteTransformerLMConfig
 from .embedding import build_embedding
 from .lite_transformer_decoder import LiteTransformerDecoder
 from .lite_transformer_lm_options import add_lite_transformer_lm_args, resolve_adaptive_settings
 from .lite_transformer_options import resolve_side_layout
-
-DEFAULT_MAX_TARGET_POSITIONS = 1024
-
+from .model_args import prepared_args
 
 @register_model("lite_transformer_lm", dataclass=LiteTransformerLMConfig)
 class LiteTransformerLanguageModel(FairseqLanguageModel):
@@ -25,24 +23,16 @@ class LiteTransformerLanguageModel(FairseqLanguageModel):
     ``lite_transformer_lm_wiki103`` (the paper's), ``lite_transformer_lm_wiki103_small`` (~500M Mult-Adds),
     ``lite_transformer_lm_tiny`` (quick CPU runs)."""
 
-    @staticmethod
-    def add_args(parser):
-        """The command-line options (kept instead of the dataclass's: ``--flag False`` and the alias)."""
-        add_lite_transformer_lm_args(parser)
+    # the command-line options (kept instead of the dataclass's: ``--flag False`` and the alias)
+    add_args = staticmethod(add_lite_transformer_lm_args)
 
     @classmethod
     def build_model(cls, args, task):
         from .lite_transformer_lm_architectures import base_lm_architecture
 
-        args = checked_config(args, LiteTransformerLMConfig, "lite_transformer_lm")
-        base_lm_architecture(args)
-        if getattr(args, "max_target_positions", None) is None:
-            task_cfg = getattr(task, "cfg", None)
-            args.max_target_positions = (getattr(args, "tokens_per_sample", None)
-                                         or getattr(task_cfg, "max_target_positions", None)
-                                         or getattr(task_cfg, "tokens_per_sample", None)
-                                         or DEFAULT_MAX_TARGET_POSITIONS)
         # every option check happens here, before any weight is allocated
+        args = prepared_args(args, task, LiteTransformerLMConfig, "lite_transformer_lm", base_lm_architecture,
+                             {"max_target_positions": ("tokens_per_sample",)})
         layout = resolve_side_layout(args, "decoder")
         dictionary = task.source_dictionary
         if task.target_dictionary is not None and len(task.target_dictionary) != len(dictionary):

@@ -20,27 +20,28 @@ def add_lite_transformer_lm_args(parser):
                         help="decoder output dimension (must equal --decoder-embed-dim)")
     parser.add_argument("--decoder-input-dim", type=int, metavar="N",
                         help="decoder input dimension (must equal --decoder-embed-dim)")
-    parser.add_argument("--no-decoder-final-norm", type=bool_option, nargs="?", const=True, metavar="BOOL",
-                        help="no layer norm after the last (pre-norm) layer")
-    parser.add_argument("--share-decoder-input-output-embed", type=bool_option, nargs="?", const=True,
-                        metavar="BOOL", help="share input embeddings and output projection (plain embeddings only)")
-    parser.add_argument("--adaptive-input", type=bool_option, nargs="?", const=True, metavar="BOOL",
-                        help="adaptive input embeddings (Baevski & Auli, 2019): frequent words get wider vectors")
-    parser.add_argument("--adaptive-input-factor", type=float, metavar="N",
-                        help="each adaptive input band is this factor narrower than the previous one")
-    parser.add_argument("--adaptive-input-cutoff", metavar="EXPR",
-                        help="comma-separated band boundaries of the adaptive input, e.g. 20000,60000")
-    parser.add_argument("--adaptive-softmax-cutoff", metavar="EXPR",
-                        help="comma-separated cluster boundaries of the adaptive softmax, e.g. 20000,60000 "
-                             "(train with --criterion adaptive_loss)")
+    _add_flag(parser, "--no-decoder-final-norm", "no layer norm after the last (pre-norm) layer")
+    _add_flag(parser, "--share-decoder-input-output-embed",
+              "share input embeddings and output projection (plain embeddings only)")
+    _add_flag(parser, "--adaptive-input",
+              "adaptive input embeddings (Baevski & Auli, 2019): frequent words get wider vectors")
+    # the adaptive input and the adaptive softmax both split the dictionary by frequency, each part narrower
+    for part, pieces in (("input", "bands"), ("softmax", "tail clusters")):
+        parser.add_argument(f"--adaptive-{part}-cutoff", metavar="EXPR",
+                            help=f"comma-separated boundaries of the adaptive {part}'s {pieces}, e.g. 20000,60000"
+                                 + (" (train with --criterion adaptive_loss)" if part == "softmax" else ""))
+        parser.add_argument(f"--adaptive-{part}-factor", type=float, metavar="N",
+                            help=f"each of the adaptive {part}'s {pieces} is this factor narrower than the one before")
     parser.add_argument("--adaptive-softmax-dropout", type=float, metavar="D",
                         help="dropout in the tail projections of the adaptive softmax")
-    parser.add_argument("--adaptive-softmax-factor", type=float, metavar="N",
-                        help="each adaptive softmax tail cluster is this factor narrower than the previous one")
-    parser.add_argument("--tie-adaptive-weights", type=bool_option, nargs="?", const=True, metavar="BOOL",
-                        help="tie the adaptive softmax word embeddings to the adaptive input ones")
-    parser.add_argument("--tie-adaptive-proj", type=bool_option, nargs="?", const=True, metavar="BOOL",
-                        help="also tie the tail projections of the adaptive softmax and the adaptive input")
+    _add_flag(parser, "--tie-adaptive-weights", "tie the adaptive softmax word embeddings to the adaptive input ones")
+    _add_flag(parser, "--tie-adaptive-proj",
+              "also tie the tail projections of the adaptive softmax and the adaptive input")
+
+
+def _add_flag(parser, flag: str, help: str) -> None:
+    """A ``--flag [BOOL]`` switch: ``--flag`` alone turns it on, ``--flag False`` turns a preset's True off."""
+    parser.add_argument(flag, type=bool_option, nargs="?", const=True, metavar="BOOL", help=help)
 
 
 def parse_cutoffs(value, option: str, vocab_size: int) -> Optional[List[int]]:
