@@ -58,7 +58,7 @@ setup(
         "plot": ["matplotlib>=3.5"],
         "rouge": ["rouge-score>=0.1.2", "nltk", "absl-py"],
         "logging": ["tensorboardX>=2.6"],
-        "dev": ["pytest>=8", "hypothesis", "triton", "ruff==0.17.5"],
+        "dev": ["pytest>=8", "pytest-xdist>=3.8", "hypothesis", "triton", "ruff==0.17.5"],
         # lite-fairseq-export and its runtimes; exact pins in requirements-deploy.txt
         "deploy": ["onnxruntime>=1.32", "onnx>=1.23", "onnxscript>=0.7", "executorch>=1.5", "torchao>=0.18"],
     },

@@ -2,17 +2,24 @@
 
 - ``tiny_corpus``: directory with raw/{train,valid,test}.{de,en}, tok/, bpe/ and the BPE codes.
 - ``tiny_data_bin``: path (str) of the binarised tiny corpus (fairseq-preprocess, joined dictionary).
+- ``tiny_checkpoint``: the one tiny translation model the end-to-end tests share.
 - ``run_cli``: run a fairseq command line (``run_cli("train", [...])`` runs ``python -m fairseq_cli.train``,
   the module behind the ``fairseq-train`` console script) with the repository importable.
+
+With pytest-xdist (``-n 2``, what scripts/run_tests.sh uses where it is installed) each worker is a separate
+session; the three fixtures above are then built once for the whole run by whichever worker needs them first,
+under a file lock (:func:`built_once`), and the other worker reuses them.
 
 Paths, the subprocess environment and ``run`` live in tests/helpers.py (which also documents the markers).
 """
 
 import os
+import shutil
 import sys
 
 import pytest
 import torch
+from filelock import FileLock
 
 # helpers sets up sys.path (the checkout, examples/quickstart, benchmarks/) before anything imports lite_fairseq.
 # The names below are imported here too, so ``from conftest import REPO, run`` keeps working; new code imports them
@@ -47,10 +54,36 @@ def run_cli():
     return _run
 
 
+def built_once(tmp_path_factory, name, build):
+    """A folder made by ``build(folder)`` once per test run: in a plain session a fresh temporary folder; under
+    pytest-xdist the first worker to get here builds it in the run's temporary root (shared by the workers) while
+    holding a file lock, and the others wait for it and reuse it. A failed build leaves no folder behind."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        folder = tmp_path_factory.mktemp(name)
+        build(folder)
+        return folder
+    root = tmp_path_factory.getbasetemp().parent
+    folder, done = root / name, root / f"{name}.done"
+    with FileLock(str(root / f"{name}.lock")):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            try:
+                build(folder)
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+            done.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory):
-    """Generate, tokenise and BPE-encode a tiny corpus once per session; returns its directory (Path)."""
-    root = tmp_path_factory.mktemp("tiny_corpus")
+    """Generate, tokenise and BPE-encode a tiny corpus once per run; returns its directory (Path)."""
+    return built_once(tmp_path_factory, "tiny_corpus", _make_tiny_corpus)
+
+
+def _make_tiny_corpus(root):
     raw, tok, bpe = root / "raw", root / "tok", root / "bpe"
     for d in (tok, bpe):
         d.mkdir()
@@ -72,21 +105,22 @@ def tiny_corpus(tmp_path_factory):
             out = run([subword_nmt, "apply-bpe", "-c", root / "codes", "--vocabulary", root / f"vocab.{lang}",
                        "--vocabulary-threshold", 1], stdin=text).stdout
             (bpe / f"{split}.{lang}").write_text(out, encoding="utf-8")
-    return root
 
 
 @pytest.fixture(scope="session")
-def tiny_data_bin(tiny_corpus):
+def tiny_data_bin(tiny_corpus, tmp_path_factory):
     """Binarised tiny corpus (de -> en, joined dictionary); returns the data-bin path as a string."""
-    dest = tiny_corpus / "data-bin"
     bpe = tiny_corpus / "bpe"
-    run(fairseq_cmd("preprocess", [
-        "--source-lang", "de", "--target-lang", "en", "--trainpref", bpe / "train",
-        "--validpref", bpe / "valid", "--testpref", bpe / "test", "--destdir", dest,
-        "--joined-dictionary", "--workers", 1]))
-    for name in ("dict.de.txt", "dict.en.txt", "train.de-en.de.bin", "test.de-en.en.idx"):
-        assert (dest / name).exists(), f"fairseq-preprocess did not write {name}"
-    return str(dest)
+
+    def preprocess(dest):
+        run(fairseq_cmd("preprocess", [
+            "--source-lang", "de", "--target-lang", "en", "--trainpref", bpe / "train",
+            "--validpref", bpe / "valid", "--testpref", bpe / "test", "--destdir", dest,
+            "--joined-dictionary", "--workers", 1]))
+        for name in ("dict.de.txt", "dict.en.txt", "train.de-en.de.bin", "test.de-en.en.idx"):
+            assert (dest / name).exists(), f"fairseq-preprocess did not write {name}"
+
+    return str(built_once(tmp_path_factory, "tiny_data_bin", preprocess))
 
 
 # The one tiny translation model the end-to-end tests share (fairseq-generate, -interactive, -validate, the hub
@@ -107,10 +141,13 @@ TINY_TRAIN_UPDATES = 6
 
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tiny_data_bin, tmp_path_factory):
-    """Train the shared tiny model once per session; returns (save_dir: Path, training log: str). Tests must not
+    """Train the shared tiny model once per run; returns (save_dir: Path, training log: str). Tests must not
     write into save_dir (copy what they change)."""
-    save_dir = tmp_path_factory.mktemp("tiny_checkpoint")
-    proc = run(fairseq_cmd("train", [tiny_data_bin, *TINY_TRAIN_ARGS, "--max-update", TINY_TRAIN_UPDATES,
-                                     "--save-dir", save_dir, "--no-epoch-checkpoints",
-                                     "--tensorboard-logdir", save_dir / "tensorboard"]))
-    return save_dir, proc.stdout + proc.stderr
+    def train(folder):
+        proc = run(fairseq_cmd("train", [tiny_data_bin, *TINY_TRAIN_ARGS, "--max-update", TINY_TRAIN_UPDATES,
+                                         "--save-dir", folder / "save", "--no-epoch-checkpoints",
+                                         "--tensorboard-logdir", folder / "save" / "tensorboard"]))
+        (folder / "train.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
+
+    folder = built_once(tmp_path_factory, "tiny_checkpoint", train)
+    return folder / "save", (folder / "train.log").read_text(encoding="utf-8")
