@@ -11,21 +11,22 @@ if [ ! -x "$venv/bin/python" ]; then
   echo "[setup] creating virtual environment $venv"
   "$python" -m venv "$venv"
 fi
-pip=("$venv/bin/python" -m pip --disable-pip-version-check)
+# One resolver pass over every pinned list (not one pip run per file), and no byte-compiling of the ~20k installed
+# modules up front: Python compiles the few the package imports on first use.
+pip=("$venv/bin/python" -m pip --disable-pip-version-check install -q --no-compile)
+lists=(-r "$root/requirements.txt")
 echo "[setup] installing pinned dependencies (requirements.txt)"
-"${pip[@]}" install -q -r "$root/requirements.txt"
-echo "[setup] installing fairseq without its dependency list (requirements-fairseq.txt)"
-"${pip[@]}" install -q --no-deps -r "$root/requirements-fairseq.txt"
 if [ "${LITE_FAIRSEQ_DEV:-1}" != "0" ]; then
-  echo "[setup] installing test dependencies (requirements-dev.txt)"
-  "${pip[@]}" install -q -r "$root/requirements-dev.txt"
+  echo "[setup]   and the test dependencies (requirements-dev.txt)"
+  lists+=(-r "$root/requirements-dev.txt")
 fi
 if [ "${LITE_FAIRSEQ_DEPLOY:-1}" != "0" ]; then
-  echo "[setup] installing the deployment runtimes (requirements-deploy.txt: ONNX Runtime, ExecuTorch)"
-  "${pip[@]}" install -q -r "$root/requirements-deploy.txt"
+  echo "[setup]   and the deployment runtimes (requirements-deploy.txt: ONNX Runtime, ExecuTorch)"
+  lists+=(-r "$root/requirements-deploy.txt")
 fi
-echo "[setup] installing lite_fairseq (editable, no dependencies)"
-"${pip[@]}" install -q --no-deps --no-build-isolation -e "$root"
+"${pip[@]}" "${lists[@]}"
+echo "[setup] installing fairseq without its dependency list (requirements-fairseq.txt) and lite_fairseq (editable)"
+"${pip[@]}" --no-deps --no-build-isolation -r "$root/requirements-fairseq.txt" -e "$root"
 if "$venv/bin/python" -c "import torchaudio" 2>/dev/null; then
   echo "[setup] error: torchaudio got installed; it has no build for torch 2.13" >&2
   exit 1
