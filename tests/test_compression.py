@@ -449,17 +449,26 @@ def test_gradual_pruning_reaches_target_keeps_zeros_on_resume_and_compresses(tra
 
 
 @pytest.mark.parametrize("options, message", [
-    (["--prune-target-sparsity", "0.5"], "needs --prune-end-update"),
-    (["--prune-target-sparsity", "1.5", "--prune-end-update", "4"], r"must be in \(0, 1\), got 1.5"),
-    (["--prune-target-sparsity", "0.5", "--prune-start-update", "4", "--prune-end-update", "4"],
+    (dict(prune_target_sparsity=0.5), "needs --prune-end-update"),
+    (dict(prune_target_sparsity=1.5, prune_end_update=4), r"must be in \(0, 1\), got 1.5"),
+    (dict(prune_target_sparsity=0.5, prune_start_update=4, prune_end_update=4),
      "prune-start-update < --prune-end-update"),
-    (["--prune-target-sparsity", "0.5", "--prune-end-update", "4", "--prune-frequency", "0"], "at least 1"),
+    (dict(prune_target_sparsity=0.5, prune_end_update=4, prune_frequency=0), "at least 1"),
 ])
-def test_gradual_pruning_options_are_checked(tiny_data_bin, run_cli, tmp_path, options, message):
+def test_gradual_pruning_options_are_checked(options, message):
+    dictionary = make_dictionary(20)
+    with pytest.raises(ValueError, match=message):
+        MaskedTranslationTask(MaskedTranslationConfig(**options), dictionary, dictionary)
+
+
+def test_fairseq_train_refuses_bad_gradual_pruning_options_by_name(tiny_data_bin, run_cli, tmp_path):
+    """The command line reaches the same check (one case; the others are checked in-process above)."""
     proc = run_cli("train", [tiny_data_bin, "--user-dir", USER_DIR, *TRAIN_OPTS, "--task", "translation_masked",
-                             *options, "--max-update", "1", "--save-dir", tmp_path], check=False)
+                             "--prune-target-sparsity", "0.5", "--max-update", "1", "--save-dir", tmp_path],
+                   check=False)
     assert proc.returncode != 0
-    assert re.search(message, proc.stderr), proc.stderr[-2000:]
+    assert re.search("--prune-target-sparsity needs --prune-end-update", proc.stderr), proc.stderr[-2000:]
+    assert not list(tmp_path.glob("*.pt"))
 
 
 def test_cpu_int8_override_refused_for_fairseq_transformer(tiny_data_bin, run_cli, tmp_path):
