@@ -132,6 +132,8 @@ class LiteSuperTransformerModel(FairseqEncoderDecoderModel):
             cache.move_to_end(sub)
             return cache[sub]
         model = build_plain_model(sub, self.space, self.args, self.plain_task, device="meta")
+        if self.__dict__.get("generation_fast") is not None:
+            model.make_generation_fast_(**self.generation_fast)
         cache[sub] = model
         while len(cache) > SUB_MODEL_CACHE:
             cache.popitem(last=False)
@@ -144,6 +146,14 @@ class LiteSuperTransformerModel(FairseqEncoderDecoderModel):
         self.encoder.activate(sub, plain.encoder)
         self.decoder.activate(sub, plain.decoder)
         self.active_config = sub
+
+    def make_generation_fast_(self, **kwargs):
+        """fairseq-generate's preparation reaches the SubTransformers' plain modules too (they are no submodules),
+        so they decode as the extracted model does."""
+        super().make_generation_fast_(**kwargs)
+        self.__dict__["generation_fast"] = kwargs
+        for model in self.plain_models.values():
+            model.make_generation_fast_(**kwargs)
 
     def set_num_updates(self, num_updates):
         super().set_num_updates(num_updates)
