@@ -117,3 +117,16 @@ def test_presets_are_unchanged_without_the_per_layer_options():
 def test_per_layer_options_are_checked_by_name(options, error, message):
     with pytest.raises(error, match=message):
         build_model(TINY, options)
+
+
+def test_the_exporter_reads_per_layer_heads_and_refuses_multi_layer_encoder_decoder_attention():
+    from lite_fairseq.deploy.adapter import read_model
+    from lite_fairseq.deploy.spec import UnsupportedModelError
+    from lite_fairseq.models.standalone import build
+
+    built = build(TINY, ["--decoder-attention-heads-list", "2", "4", "8"], src_vocab=30)
+    spec = read_model(built.model.eval(), built.args)
+    assert [layer.cross.heads for layer in spec.decoder.layers] == [2, 4, 8]
+    built = build(TINY, ["--decoder-ende-attn-layers", "1", "2", "1"], src_vocab=30)
+    with pytest.raises(UnsupportedModelError, match="--decoder-ende-attn-layers above 1"):
+        read_model(built.model.eval(), built.args)
