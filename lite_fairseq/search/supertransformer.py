@@ -104,7 +104,8 @@ class LiteSuperTransformerModel(FairseqEncoderDecoderModel):
         self.args = args
         self.space = space
         self.register_buffer("search_space", space_buffer(space))
-        self.seed = int(getattr(args, "seed", None) or 1)
+        seed = getattr(args, "seed", None)
+        self.seed = 1 if seed is None else int(seed)  # fairseq-train's --seed (default 1)
         self.num_updates = 0
         self.__dict__["plain_task"] = task
         self.__dict__["plain_models"] = collections.OrderedDict()
