@@ -32,8 +32,7 @@ def _uniform_layers(sub: SubConfig, fraction: float) -> SubConfig:
 def _configs(space):
     rng = random.Random(11)
     sampled = [space.sample(rng) for _ in range(3)]
-    deep = dataclasses.replace(space.sample(random.Random(5)), encoder_layers=3, decoder_layers=3)
-    deep = space.mutate(deep, 0.0, random.Random(0))  # fills the added layers' genes
+    deep = next(c for c in (space.sample(rng) for _ in range(1000)) if (c.encoder_layers, c.decoder_layers) == (3, 3))
     deep = dataclasses.replace(deep, decoder_ende_layers=(1, 2, 3))
     return sampled + [deep, _uniform_layers(deep, 1), _uniform_layers(sampled[0], 0), space.largest(),
                       space.smallest()]
