@@ -10,8 +10,10 @@ number fairseq's task gives it). Validation and inference run the fixed SubTrans
 ``--valid-subtransformer`` (``largest``, ``smallest`` or a JSON file of a :class:`.space.SubConfig`), or the one
 set by :meth:`LiteSuperTransformerModel.set_sample_config` (what the search does).
 
-Weights a SubTransformer does not use get no gradient in that update: with more than one GPU use
-``--ddp-backend legacy_ddp`` (or ``--find-unused-parameters``).
+Weights a SubTransformer does not use get no gradient in that update (the optimizer leaves them alone, as HAT's
+does): on several processes add ``--find-unused-parameters`` (every rank draws the same SubTransformer, so the
+unused weights are unused on every rank and keep no gradient); ``--ddp-backend legacy_ddp`` would give them zero
+gradients instead, which Adam's momentum still moves.
 """
 
 import collections
