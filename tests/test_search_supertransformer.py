@@ -3,6 +3,7 @@
 slices; the per-update draw is the same on every rank."""
 
 import dataclasses
+import json
 import random
 
 import pytest
@@ -165,3 +166,39 @@ def test_a_malformed_space_file_stops_the_model_build_naming_the_field(tmp_path)
     path.write_text('{"attn_heads": [3]}')
     with pytest.raises(SearchSpaceError, match="--search-space: .*'attn_heads'"):
         build_model("lite_supertransformer", ["--search-space", str(path)])
+
+
+def test_extract_subcommand_writes_the_checkpoint_and_names_a_bad_config(tmp_path, capsys):
+    import argparse
+
+    from lite_fairseq.search.extract import register
+
+    space = tiny_space()
+    model, _ = build_super(tmp_path, space)
+    torch.save(super_checkpoint_state(model), tmp_path / "super.pt")
+    parser = argparse.ArgumentParser(prog="lite-fairseq-search")
+    register(parser.add_subparsers(dest="command", required=True))
+    (tmp_path / "sub.json").write_text(space.smallest().to_json())
+    opts = parser.parse_args(["extract", "--super", str(tmp_path / "super.pt"), "--config",
+                              str(tmp_path / "sub.json"), "--out", str(tmp_path / "sub.pt")])
+    assert opts.func(opts) == 0 and (tmp_path / "sub.pt").is_file()
+    assert "plain lite_transformer checkpoint" in capsys.readouterr().out
+    (tmp_path / "bad.json").write_text('{"encoder_embed_dim": 32}')
+    opts = parser.parse_args(["extract", "--super", str(tmp_path / "super.pt"), "--config",
+                              str(tmp_path / "bad.json"), "--out", str(tmp_path / "bad.pt")])
+    with pytest.raises(SearchSpaceError, match="bad.json: SubConfig: missing field"):
+        opts.func(opts)
+
+
+def test_validation_subtransformer_option_takes_a_config_file_and_names_a_bad_one(tmp_path):
+    space = tiny_space()
+    sub = space.sample(random.Random(8))
+    (tmp_path / "valid.json").write_text(sub.to_json())
+    model, _ = build_super(tmp_path, space, extra=["--valid-subtransformer", str(tmp_path / "valid.json")])
+    assert model.eval().active_config == sub
+    model, _ = build_super(tmp_path, space, extra=["--valid-subtransformer", "smallest"])
+    assert model.eval().active_config == space.smallest()
+    outside = dataclasses.replace(sub, encoder_ffn_dims=(48,) * sub.encoder_layers)
+    (tmp_path / "outside.json").write_text(json.dumps(outside.to_dict()))
+    with pytest.raises(SearchSpaceError, match="--valid-subtransformer: SubConfig.encoder_ffn_dims: 48 is not in"):
+        build_super(tmp_path, space, extra=["--valid-subtransformer", str(tmp_path / "outside.json")])
