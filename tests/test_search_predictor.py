@@ -26,14 +26,6 @@ def synthetic_measurements(n=80, seed=0):
     return features, latencies
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def test_the_predictor_fits_synthetic_latencies_within_5_percent_on_held_out_measurements():
     features, latencies = synthetic_measurements()
     predictor = fit_predictor(features, latencies, seed=3, steps=STEPS)

@@ -9,8 +9,8 @@ predictor instead of the device. Here:
   squared relative error, and a prediction is never negative);
 * a seeded permutation holds out ``holdout`` of the measurements; the MLP is trained full-batch with Adam on the
   rest, and the mean relative error ``|predicted - measured| / measured`` on the held-out rows is reported;
-* everything random (the split, the initial weights) comes from ``seed``: the same seed and data give the same
-  predictor, bit for bit, on the same machine and thread count;
+* everything random (the split, the initial weights) comes from ``seed``, and the training runs on one thread:
+  the same seed and data give the same predictor, bit for bit, on the same machine;
 * :meth:`LatencyPredictor.save` writes the weights, the normalisation and a caller's description of the design
   space (e.g. the space as a dict) into one file of plain tensors, numbers and strings, which
   :func:`load_predictor` reads with ``weights_only=True``.
@@ -142,11 +142,16 @@ def fit_predictor(features: Sequence[Sequence[float]], latencies_ms: Sequence[fl
         net = mlp(x.size(1), hidden_dim, hidden_layers)
     optimizer = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
     net.train()
-    for _ in range(steps):
-        optimizer.zero_grad()
-        loss = torch.mean((net(xn[train]).squeeze(1) - target[train]) ** 2)
-        loss.backward()
-        optimizer.step()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a few hundred rows: one thread is fastest, and the result does not depend on the count
+    try:
+        for _ in range(steps):
+            optimizer.zero_grad()
+            loss = torch.mean((net(xn[train]).squeeze(1) - target[train]) ** 2)
+            loss.backward()
+            optimizer.step()
+    finally:
+        torch.set_num_threads(threads)
     net.eval()
     with torch.no_grad():
         predicted = torch.exp(net(xn).squeeze(1))
