@@ -6,8 +6,8 @@ registers what happens after a checkpoint is read (compressed checkpoints are de
 override is checked, :mod:`lite_fairseq.compression.loading`) and fixes two fairseq 0.12.3 problems
 (:mod:`lite_fairseq.compat`).
 
-Layers, every import pointing down: ``compression``, ``profiler``, ``analysis``, ``convert`` -> ``models`` ->
-``modules`` -> ``kernels``, and ``checkpoint_safety`` (torch and fairseq only) below all of them.
+Layers, every import pointing down: ``compression``, ``profiler``, ``analysis``, ``convert``, ``search`` ->
+``models`` -> ``modules`` -> ``kernels``, and ``checkpoint_safety`` (torch and fairseq only) below all of them.
 """
 
 from .version import __version__  # noqa: F401  (defined once, in version.py)
@@ -19,6 +19,7 @@ compat.install()
 
 from . import models  # noqa: E402,F401  (registers models and architectures)
 from . import compression  # noqa: E402  (registers --task translation_masked)
+from . import search  # noqa: E402,F401  (registers --arch lite_supertransformer)
 
 # order matters: the cpu_int8 check reads the model options of the decompressed checkpoint
 checkpoint_safety.register_post_load(compression.decompress_if_compressed)

@@ -120,3 +120,50 @@ def parse_kernel_size_list(values, num_layers: int, option: str) -> List[int]:
         raise BranchSpecError(f"{option}: {len(sizes)} kernel sizes {sizes} given for {num_layers} layers; give "
                               "one per layer (or a single size for all)")
     return sizes
+
+
+def parse_int_list(values, num_layers: int, option: str) -> List[int]:
+    """One positive integer per layer; a single value is used for every layer."""
+    items = split_list_argument(values)
+    try:
+        numbers = [int(v) for v in items]
+    except ValueError:
+        raise BranchSpecError(f"{option}: expected integers, got {values!r}") from None
+    if not numbers:
+        raise BranchSpecError(f"{option}: no values given")
+    if any(n < 1 for n in numbers):
+        raise BranchSpecError(f"{option}: values must be at least 1, got {numbers}")
+    if len(numbers) == 1:
+        numbers = numbers * num_layers
+    if len(numbers) != num_layers:
+        raise BranchSpecError(f"{option}: {len(numbers)} values {numbers} given for {num_layers} layers; give one "
+                              "per layer (or a single value for all)")
+    return numbers
+
+
+def parse_layer_branches(values, num_layers: int, option: str) -> List[List[BranchSpec]]:
+    """``--*-layer-branches``: one word per layer, the layer's branches joined by ``+``
+    (``attn:1:64:2+dynamic:default:192:4``); a single word is used for every layer."""
+    words = [values] if isinstance(values, str) else list(values or [])
+    groups = []
+    for word in words:
+        for group in str(word).replace("[", " ").replace("]", " ").replace(",", " ").split():
+            group = group.strip().strip("'\"")
+            if group:
+                groups.append(group)
+    if not groups:
+        raise BranchSpecError(f"{option}: no layers given; write one word per layer, e.g. "
+                              "attn:1:64:2+dynamic:default:192:4")
+    layers = []
+    for i, group in enumerate(groups):
+        pieces = [p for p in group.split("+")]
+        if any(not p for p in pieces):
+            raise BranchSpecError(f"{option}: empty branch in {group!r} (layer {i}); join a layer's branches with a "
+                                  "single '+', e.g. attn:1:64:2+dynamic:default:192:4")
+        layers.append([parse_branch_spec(p, f"{option} (layer {i})") for p in pieces])
+    if len(layers) == 1:
+        layers = layers * num_layers
+    if len(layers) != num_layers:
+        raise BranchSpecError(f"{option}: {len(layers)} layers given for {num_layers} layers; give one word per "
+                              "layer (or a single word for all)")
+    return layers

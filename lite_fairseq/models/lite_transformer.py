@@ -7,7 +7,8 @@ from lite_fairseq.modules.int8 import cpu_int8_impl, quantize_dynamic_for_cpu
 from .config import LiteTransformerConfig, checked_config
 from .lite_transformer_decoder import LiteTransformerDecoder
 from .lite_transformer_encoder import LiteTransformerEncoder
-from .lite_transformer_options import add_lite_transformer_args, resolve_side_layout
+from .lite_transformer_options import (add_lite_transformer_args, resolve_encoder_decoder_attention,
+                                      resolve_side_layout)
 from .embedding import build_embedding
 
 DEFAULT_MAX_SOURCE_POSITIONS = 1024
@@ -44,9 +45,7 @@ class LiteTransformerModel(FairseqEncoderDecoderModel):
         encoder_layout = resolve_side_layout(args, "encoder")
         decoder_layout = resolve_side_layout(args, "decoder")
         int8_impl = cpu_int8_impl(getattr(args, "cpu_int8", False))  # --model-overrides "{'cpu_int8': True}"
-        if args.decoder_embed_dim % args.decoder_attention_heads != 0:
-            raise ValueError(f"--decoder-attention-heads: {args.decoder_attention_heads} heads do not divide "
-                             f"--decoder-embed-dim {args.decoder_embed_dim}")
+        ende = resolve_encoder_decoder_attention(args)
         if getattr(args, "decoder_output_dim", args.decoder_embed_dim) != args.decoder_embed_dim:
             raise ValueError("--decoder-output-dim must equal --decoder-embed-dim")
 
@@ -65,8 +64,9 @@ class LiteTransformerModel(FairseqEncoderDecoderModel):
         else:
             encoder_embed = build_embedding(src_dict, args.encoder_embed_dim, args.encoder_embed_path)
             decoder_embed = build_embedding(tgt_dict, args.decoder_embed_dim, args.decoder_embed_path)
-        encoder = LiteTransformerEncoder(args, src_dict, encoder_embed, encoder_layout)
-        decoder = LiteTransformerDecoder(args, tgt_dict, decoder_embed, decoder_layout)
+        encoder = LiteTransformerEncoder(args, src_dict, encoder_embed, encoder_layout,
+                                         extra_layer_outputs=ende.extra_encoder_layers)
+        decoder = LiteTransformerDecoder(args, tgt_dict, decoder_embed, decoder_layout, encoder_decoder_attention=ende)
         model = cls(encoder, decoder)
         model.cpu_int8 = int8_impl
         return model

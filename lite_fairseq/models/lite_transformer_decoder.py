@@ -18,24 +18,35 @@ from torch import Tensor
 from lite_fairseq.modules import LiteDecoderLayer
 
 from .embedding import init_embedding_front, upgrade_positions_state
-from .lite_transformer_options import SideLayout
+from .lite_transformer_options import EncoderDecoderAttention, SideLayout
 
 
 class LiteTransformerDecoder(FairseqIncrementalDecoder):
     """``embed_tokens``: an ``nn.Embedding`` or an ``AdaptiveInput`` (anything with ``embedding_dim`` and
     ``padding_idx``). ``adaptive_softmax``: replaces the output projection when given. ``args.no_decoder_final_norm``
-    (pre-norm only) drops the layer norm after the last layer, as fairseq's adaptive-input language models do."""
+    (pre-norm only) drops the layer norm after the last layer, as fairseq's adaptive-input language models do.
+    ``encoder_decoder_attention``: per layer, the heads of its encoder-decoder attention and how many of the last
+    encoder layers it reads (default: ``args.decoder_attention_heads`` heads over the encoder's output). A layer
+    reading N > 1 attends over the encoder's output followed by the outputs of the N-1 layers before the last one,
+    joined along the source positions, as HAT's arbitrary encoder-decoder attention does."""
 
     def __init__(self, args, dictionary, embed_tokens: nn.Module, layout: SideLayout,
-                 no_encoder_attn: bool = False, adaptive_softmax: Optional[AdaptiveSoftmax] = None):
+                 no_encoder_attn: bool = False, adaptive_softmax: Optional[AdaptiveSoftmax] = None,
+                 encoder_decoder_attention: Optional[EncoderDecoderAttention] = None):
         super().__init__(dictionary)
         self.register_buffer("version", torch.Tensor([1]))
         self.max_target_positions = args.max_target_positions
         embed_dim = init_embedding_front(self, args, embed_tokens, args.max_target_positions, args.decoder_learned_pos)
-        encoder_attention_heads = None if no_encoder_attn else args.decoder_attention_heads
+        n = len(layout.layers)
+        if no_encoder_attn:
+            heads, self.ende_layers = [None] * n, (1,) * n
+        elif encoder_decoder_attention is None:
+            heads, self.ende_layers = [args.decoder_attention_heads] * n, (1,) * n
+        else:
+            heads, self.ende_layers = encoder_decoder_attention.heads, encoder_decoder_attention.layers
         encoder_embed_dim = None if no_encoder_attn else getattr(args, "encoder_embed_dim", None)
-        self.layers = nn.ModuleList([LiteDecoderLayer(cfg, encoder_attention_heads, encoder_embed_dim)
-                                     for cfg in layout.layers])
+        self.layers = nn.ModuleList([LiteDecoderLayer(cfg, h, encoder_embed_dim)
+                                     for cfg, h in zip(layout.layers, heads)])
         final_norm = args.decoder_normalize_before and not getattr(args, "no_decoder_final_norm", False)
         self.layer_norm = LayerNorm(embed_dim) if final_norm else None
         self.share_input_output_embed = args.share_decoder_input_output_embed
@@ -97,9 +108,16 @@ class LiteTransformerDecoder(FairseqIncrementalDecoder):
 
         attn: Optional[Tensor] = None
         inner_states: List[Optional[Tensor]] = [x]
+        joined: Dict[int, Any] = {1: (enc, enc_mask)}
         for idx, layer in enumerate(self.layers):
             self_attn_mask = self.buffered_future_mask(x) if incremental_state is None else None
-            x, layer_attn = layer(x, enc, enc_mask, incremental_state, self_attn_mask=self_attn_mask,
+            layer_enc, layer_enc_mask = enc, enc_mask
+            n = self.ende_layers[idx]
+            if n > 1 and enc is not None and not layer.has_cached_encoder_keys(incremental_state):
+                if n not in joined:
+                    joined[n] = join_encoder_layers(encoder_out, n, enc, enc_mask)
+                layer_enc, layer_enc_mask = joined[n]
+            x, layer_attn = layer(x, layer_enc, layer_enc_mask, incremental_state, self_attn_mask=self_attn_mask,
                                   self_attn_padding_mask=self_attn_padding_mask,
                                   need_attn=idx == alignment_layer)
             inner_states.append(x)
@@ -154,3 +172,15 @@ class LiteTransformerDecoder(FairseqIncrementalDecoder):
                 state_dict[key] = state_dict[embed_key]
         state_dict.setdefault(f"{name}.version", torch.Tensor([1]))
         return state_dict
+
+
+def join_encoder_layers(encoder_out: Dict[str, List[Tensor]], n: int, enc: Tensor, enc_mask: Optional[Tensor]):
+    """The encoder's output followed by the outputs of the ``n - 1`` layers before its last one, along the source
+    positions, and the padding mask repeated to match (None stays None)."""
+    extra = encoder_out.get("encoder_layer_outputs", [])
+    if len(extra) < n - 1:
+        raise ValueError(f"a decoder layer reads the last {n} encoder layers (--decoder-ende-attn-layers) but the "
+                         f"encoder returned {len(extra) + 1}; build the encoder with extra_layer_outputs >= {n - 1}")
+    keys = torch.cat([enc] + list(extra[:n - 1]), dim=0)
+    mask = None if enc_mask is None else torch.cat([enc_mask] * n, dim=1)
+    return keys, mask

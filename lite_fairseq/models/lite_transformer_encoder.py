@@ -1,4 +1,8 @@
-"""Lite Transformer encoder: embeddings + positions, then LSRA encoder layers."""
+"""Lite Transformer encoder: embeddings + positions, then LSRA encoder layers.
+
+Besides fairseq's keys, its output holds ``encoder_layer_outputs``: the outputs of the ``extra_layer_outputs``
+layers before the last one (last but one first), which decoder layers with ``--decoder-ende-attn-layers`` > 1 read;
+an empty list otherwise."""
 
 from typing import Dict, List, Optional
 
@@ -15,8 +19,13 @@ from .lite_transformer_options import SideLayout
 
 
 class LiteTransformerEncoder(FairseqEncoder):
-    def __init__(self, args, dictionary, embed_tokens: nn.Embedding, layout: SideLayout):
+    def __init__(self, args, dictionary, embed_tokens: nn.Embedding, layout: SideLayout,
+                 extra_layer_outputs: int = 0):
         super().__init__(dictionary)
+        if not 0 <= extra_layer_outputs < len(layout.layers):
+            raise ValueError(f"the encoder has {len(layout.layers)} layers: it cannot return the outputs of "
+                             f"{extra_layer_outputs} layers before the last one")
+        self.extra_layer_outputs = extra_layer_outputs
         self.register_buffer("version", torch.Tensor([1]))
         self.max_source_positions = args.max_source_positions
         embed_dim = init_embedding_front(self, args, embed_tokens, args.max_source_positions, args.encoder_learned_pos)
@@ -37,10 +46,14 @@ class LiteTransformerEncoder(FairseqEncoder):
         padding_mask = src_tokens.eq(self.padding_idx)
         layer_mask = padding_mask if padding_mask.any() else None
         states: List[Tensor] = []
-        for layer in self.layers:
+        extra: List[Tensor] = []
+        first_extra = len(self.layers) - 1 - self.extra_layer_outputs
+        for idx, layer in enumerate(self.layers):
             x = layer(x, layer_mask)
             if return_all_hiddens:
                 states.append(x)
+            if first_extra <= idx < len(self.layers) - 1:
+                extra.insert(0, x)
         if self.layer_norm is not None:
             x = self.layer_norm(x)
         return {
@@ -48,6 +61,7 @@ class LiteTransformerEncoder(FairseqEncoder):
             "encoder_padding_mask": [padding_mask],  # B x T
             "encoder_embedding": [],
             "encoder_states": states,
+            "encoder_layer_outputs": extra,  # T x B x C each, the last but one layer's first
             "src_tokens": [],
             "src_lengths": [] if src_lengths is None else [src_lengths],
         }
@@ -62,6 +76,8 @@ class LiteTransformerEncoder(FairseqEncoder):
             "encoder_padding_mask": select("encoder_padding_mask", 0),
             "encoder_embedding": select("encoder_embedding", 0),
             "encoder_states": select("encoder_states", 1),
+            "encoder_layer_outputs": select("encoder_layer_outputs", 1) if "encoder_layer_outputs" in encoder_out
+            else [],
             "src_tokens": select("src_tokens", 0),
             "src_lengths": select("src_lengths", 0),
         }

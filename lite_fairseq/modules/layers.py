@@ -15,7 +15,7 @@ from fairseq.modules.fairseq_dropout import FairseqDropout
 from torch import Tensor
 
 from .config import LayerConfig
-from .fast_step import encoder_attention_step, use_encoder_step
+from .fast_step import STATE_KEY, encoder_attention_step, use_encoder_step
 from .lsra import LongShortRangeAttention
 
 
@@ -121,6 +121,14 @@ class LiteDecoderLayer(nn.Module):
         residual = x
         x = self.ffn(self.ffn_residual.before(x))
         return self.ffn_residual.after(residual, x), attn
+
+    def has_cached_encoder_keys(self, incremental_state) -> bool:
+        """Whether a decoding step has the encoder-decoder attention's keys and values cached already (they are
+        computed once, at a sentence's first step; later steps need no encoder output)."""
+        if incremental_state is None or self.encoder_attn is None:
+            return False
+        state = self.encoder_attn.get_incremental_state(incremental_state, STATE_KEY)
+        return state is not None and state.get("prev_key") is not None
 
     def make_generation_fast_(self, need_attn: bool = False, **kwargs):
         self.need_attn = need_attn
