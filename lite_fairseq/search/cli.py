@@ -237,10 +237,21 @@ def run(argv: Optional[List[str]] = None) -> int:
     return handler(opts)
 
 
+def _user_errors() -> tuple:
+    errors = [SearchError, SearchSpaceError, ProfilerError, CheckpointLoadError]
+    try:
+        from .extract import ExtractError
+    except ImportError:
+        pass
+    else:
+        errors.append(ExtractError)
+    return tuple(errors)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     try:
         return run(argv)
-    except (SearchError, SearchSpaceError, ProfilerError, CheckpointLoadError) as err:
+    except _user_errors() as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
 

@@ -66,9 +66,9 @@ class SuperNetFitness:
 
     @property
     def space(self) -> Optional[SearchSpace]:
-        """The SuperTransformer's design space, when the model says it (``model.search_space``)."""
-        space = getattr(self.model, "search_space", None)
-        return space() if callable(space) else space
+        """The SuperTransformer's design space (``model.space``)."""
+        space = getattr(self.model, "space", None)
+        return space if isinstance(space, SearchSpace) else None
 
     @torch.no_grad()
     def __call__(self, sub: SubConfig) -> float:
