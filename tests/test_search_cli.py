@@ -149,3 +149,18 @@ def test_read_measurements_refuses_a_design_outside_the_space(tmp_path):
     path.write_text(json.dumps(doc))
     with pytest.raises(SearchError, match="measurement 0: the design is not in the search space"):
         read_measurements(path, small)
+
+
+def test_evolve_refuses_a_predictor_whose_space_reaches_outside_the_supertransformers():
+    import argparse
+
+    from lite_fairseq.search.cli import _check_inside
+
+    opts = argparse.Namespace(predictor="p.pt", super="super.pt")
+    space = SearchSpace.default()
+    _check_inside(space, space, opts)
+    smaller = SearchSpace.from_dict({**space.to_dict(), "encoder_ffn_dims": [128, 256]})
+    _check_inside(smaller, space, opts)  # a sub-space: every choice has weights
+    with pytest.raises(SearchError, match=r"--predictor p.pt: its design space has encoder_ffn_dims=\[128, 256, "
+                                          r"512\], the SuperTransformer super.pt has \[128, 256\]"):
+        _check_inside(space, smaller, opts)

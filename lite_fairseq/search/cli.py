@@ -188,6 +188,30 @@ def cmd_predictor(opts) -> int:
     return 0
 
 
+def _check_inside(space: SearchSpace, super_space: Optional[SearchSpace], opts) -> None:
+    """Every choice of the predictor's space must be one of the SuperTransformer's (its weights cover them)."""
+    if super_space is None:
+        return
+    mine, theirs = space.to_dict(), super_space.to_dict()
+    for name, value in mine.items():
+        inside = set(value) <= set(theirs[name]) if isinstance(value, list) else value == theirs[name]
+        if not inside:
+            raise SearchError(f"--predictor {opts.predictor}: its design space has {name}={value}, the "
+                              f"SuperTransformer {opts.super} has {theirs[name]}; measure the latency of the "
+                              "SuperTransformer's space (lite-fairseq-search latency --space SAME_FILE)")
+
+
+def _warn_on_vocabulary(conditions: Conditions, data: str) -> None:
+    try:
+        src, tgt = vocab_from_data_dir(data, "translation")
+    except ProfilerError:
+        return  # fairseq's task read the data; the sizes are only compared here
+    if (src, tgt) != (conditions.src_vocab, conditions.tgt_vocab):
+        _log(f"warning: the latencies were measured with vocabularies of {conditions.src_vocab}/"
+             f"{conditions.tgt_vocab} symbols, {data} has {src}/{tgt}; the winner is measured like the predictor's "
+             "data (measure with `latency --data DATA_BIN` to match)")
+
+
 def cmd_evolve(opts) -> int:
     from .fitness import SuperNetFitness
     from .report import winner_report
@@ -206,10 +230,9 @@ def cmd_evolve(opts) -> int:
                                    latency_limit_ms=opts.latency_limit, settings=settings, log=_log)
     searcher.check_limit()  # an impossible limit is answered before the checkpoint is loaded
     fitness = SuperNetFitness(opts.super, opts.data, opts.valid_subset, opts.valid_batches, opts.max_tokens)
-    super_space = fitness.space
-    if super_space is not None and not all(super_space.contains(c) for c in (space.largest(), space.smallest())):
-        raise SearchError(f"--predictor {opts.predictor}: its design space is not inside the SuperTransformer's "
-                          f"({opts.super}); measure the SuperTransformer's space")
+    _check_inside(space, fitness.space, opts)
+    if opts.data:
+        _warn_on_vocabulary(conditions, opts.data)
     searcher.fitness_fn = fitness
     searcher.rng = random.Random(opts.seed)
     result = searcher.run()
