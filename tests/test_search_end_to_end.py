@@ -41,6 +41,7 @@ def searched(tiny_data_bin, tmp_path_factory):
     # a limit the largest measured design meets: the predictor of 8 noisy tiny measurements is rough, and the
     # limit's honouring is specified in test_search_evolution.py
     limit = max(latencies)
+    space_file.rename(root / "moved.json")  # the search reads the space from the checkpoint, not from this file
     searched = search_cli("evolve", tiny_data_bin, "--super", root / "super" / "checkpoint_last.pt", "--predictor",
                           root / "lat.pt", "--latency-limit", limit, "--population", 6, "--parents", 2,
                           "--mutations", 2, "--crossovers", 2, "--iterations", 2, "--valid-batches", 1,

@@ -221,7 +221,8 @@ def cmd_evolve(opts) -> int:
         raise SearchError(f"--predictor {opts.predictor}: holds no design space; fit it again with "
                           "`lite-fairseq-search predictor`")
     space = SearchSpace.from_dict(predictor.space)
-    conditions = Conditions(**(predictor.meta.get("conditions") or {}))
+    stored = predictor.meta.get("conditions") or {}
+    conditions = Conditions(**{k: v for k, v in stored.items() if k in Conditions.__dataclass_fields__})
     settings = evolution.EvolutionSettings(population=opts.population, parents=opts.parents,
                                            mutations=opts.mutations, crossovers=opts.crossovers,
                                            mutation_prob=opts.mutation_prob, iterations=opts.iterations)

@@ -1,7 +1,8 @@
 """Fitness of a SubTransformer in the search: its validation loss with the SuperTransformer's inherited weights.
 
 The SuperTransformer checkpoint is read through fairseq's loader (the plugin's allow-listed ``weights_only``
-loading, see :mod:`lite_fairseq.checkpoint_safety`) with the data directory given on the command line; the task's
+loading, see :mod:`lite_fairseq.checkpoint_safety`) with the data directory given on the command line and the
+design space the checkpoint holds (not the ``--search-space`` file of training time); the task's
 validation subset is batched once, in a fixed order, and every candidate (``model.set_sample_config(sub)``) runs
 the same first ``valid_batches`` batches through the training criterion. The fitness is the loss per target token
 in base 2, the figure fairseq-train prints as ``valid_loss``.
@@ -9,6 +10,7 @@ in base 2, the figure fairseq-train prints as ``valid_loss``.
 
 import math
 import os
+import tempfile
 from typing import Any, List, Optional
 
 import torch
@@ -18,6 +20,19 @@ from lite_fairseq.checkpoint_safety import CheckpointLoadError
 
 from .errors import SearchError
 from .space import SearchSpace, SubConfig
+from .supertransformer import space_from_buffer
+
+
+def _stored_space(checkpoint: str, directory: str) -> dict:
+    """``{"search_space": FILE}`` with the space the checkpoint holds, written to ``directory``: the model is rebuilt
+    from it rather than from the ``--search-space`` path of training time, which may not exist here."""
+    state = checkpoint_utils.load_checkpoint_to_cpu(checkpoint)
+    buffer = state.get("model", {}).get("search_space") if isinstance(state, dict) else None
+    if buffer is None:
+        return {}
+    path = os.path.join(directory, "space.json")
+    space_from_buffer(buffer).to_file(path)
+    return {"search_space": path}
 
 
 class SuperNetFitness:
@@ -33,8 +48,10 @@ class SuperNetFitness:
         if valid_batches is not None and valid_batches < 1:
             raise SearchError(f"--valid-batches must be at least 1, got {valid_batches}")
         try:
-            models, cfg, task = checkpoint_utils.load_model_ensemble_and_task([checkpoint],
-                                                                              arg_overrides={"data": data})
+            with tempfile.TemporaryDirectory() as tmp:
+                overrides = {"data": data, **_stored_space(checkpoint, tmp)}
+                models, cfg, task = checkpoint_utils.load_model_ensemble_and_task([checkpoint],
+                                                                                  arg_overrides=overrides)
         except CheckpointLoadError as err:
             raise SearchError(f"--super: {err}") from None
         except (KeyError, AttributeError, RuntimeError, ValueError) as err:
