@@ -69,6 +69,7 @@ setup(
             "lite-fairseq-compress=lite_fairseq.compression.cli:console_main",
             "lite-fairseq-export=lite_fairseq.deploy.export:console_main",
             "lite-fairseq-options=lite_fairseq.models.options:console_main",
+            "lite-fairseq-search=lite_fairseq.search.cli:console_main",
         ],
     },
 )

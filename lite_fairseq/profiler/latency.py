@@ -35,11 +35,14 @@ def _random_tokens(dictionary, length: int, seed: int) -> torch.Tensor:
 def translate(built: BuiltModel, src_tokens: torch.Tensor, steps: int, beam: int) -> torch.Tensor:
     """Encode, then decode exactly ``steps`` tokens with beam search (``beam=1``: greedy). Returns beam x steps."""
     model, tgt_dict = built.model, built.tgt_dict
-    encoder_out = model.encoder(src_tokens, src_lengths=torch.tensor([src_tokens.size(1)]))
+    device = next(model.parameters()).device  # the CPU, or the GPU the caller moved the model to
+    src_tokens = src_tokens.to(device)
+    encoder_out = model.encoder(src_tokens, src_lengths=torch.tensor([src_tokens.size(1)], device=device))
     if beam > 1:
-        encoder_out = model.encoder.reorder_encoder_out(encoder_out, torch.zeros(beam, dtype=torch.long))
-    tokens = torch.full((beam, 1), tgt_dict.eos(), dtype=torch.long)
-    scores = torch.zeros(beam)
+        encoder_out = model.encoder.reorder_encoder_out(encoder_out,
+                                                        torch.zeros(beam, dtype=torch.long, device=device))
+    tokens = torch.full((beam, 1), tgt_dict.eos(), dtype=torch.long, device=device)
+    scores = torch.zeros(beam, device=device)
     if beam > 1:
         scores[1:] = float("-inf")  # all hypotheses start identical: keep one of them at the first step
     state: Dict = {}
@@ -63,7 +66,8 @@ def time_translations(builts: Sequence[BuiltModel], src_len: int = 30, steps: in
     """(median, minimum) wall-clock milliseconds of :func:`translate` on one sentence, for each model.
 
     The models' runs are interleaved (run 1 of each model, then run 2 of each, ...), so that load from other
-    processes on a shared machine falls on all of them alike."""
+    processes on a shared machine falls on all of them alike. A model the caller moved to a GPU runs there, each
+    timed run between two ``torch.cuda.synchronize()`` calls."""
     for built in builts:
         if built.task != TRANSLATION:
             raise ProfilerError(f"--latency: --arch {built.arch} is not a translation model")
@@ -74,11 +78,14 @@ def time_translations(builts: Sequence[BuiltModel], src_len: int = 30, steps: in
         for built, src in zip(builts, sources):
             translate(built, src, steps, beam)
     clock = time.process_time if cpu_time else time.perf_counter
+    sync = torch.cuda.synchronize if any(next(b.model.parameters()).is_cuda for b in builts) else (lambda: None)
     times: List[List[float]] = [[] for _ in builts]
     for _ in range(repeats):
         for i, (built, src) in enumerate(zip(builts, sources)):
+            sync()
             start = clock()
             translate(built, src, steps, beam)
+            sync()
             times[i].append((clock() - start) * 1e3)
     return [(statistics.median(t), min(t)) for t in times]
 

@@ -1,0 +1,289 @@
+"""``lite-fairseq-search``: the hardware-aware search over Lite Transformer designs (HAT over LSRA).
+
+Examples::
+
+    lite-fairseq-search space --out space.json                 # the default design space, to edit
+    lite-fairseq-search sample --space space.json -n 3         # random designs and their fairseq-train options
+    lite-fairseq-search latency --space space.json --samples 120 --out lat.json   # measure here, fit the predictor
+    lite-fairseq-search predictor --measurements lat.json --out lat.pt            # refit from measurements
+    lite-fairseq-search evolve --super ckpt/super/checkpoint_last.pt data-bin --predictor lat.pt --latency-limit 40
+    lite-fairseq-search extract ...                             # a SubTransformer as a plain lite_transformer
+
+Bad input (a malformed space, an unreadable predictor or measurements file, a limit no design meets) is answered
+with one line naming it, and exit code 2.
+"""
+
+import argparse
+import json
+import math
+import random
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from lite_fairseq.checkpoint_safety import CheckpointLoadError
+from lite_fairseq.profiler import ProfilerError
+from lite_fairseq.profiler.building import vocab_from_data_dir
+
+from . import evolve as evolution
+from .errors import SearchError
+from .latency import Conditions, designs_to_measure, measure, read_measurements, write_measurements
+from .predictor import fit_predictor, load_predictor
+from .space import SearchSpace, SearchSpaceError, lite_transformer_args
+
+PROG = "lite-fairseq-search"
+
+
+def _number(kind, minimum, strict):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+            raise argparse.ArgumentTypeError(f"expected a number {'>' if strict else '>='} {minimum}, got {text}")
+        return value
+    return parse
+
+
+positive_int, count, positive_float = _number(int, 0, True), _number(int, 0, False), _number(float, 0.0, True)
+fraction = _number(float, 0.0, False)
+
+
+def _space(path: Optional[str]) -> SearchSpace:
+    return SearchSpace.default() if path is None else SearchSpace.from_file(path)
+
+
+def _log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _add_fit_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("latency predictor (HAT's MLP over the architecture encoding)")
+    g.add_argument("--holdout", type=fraction, default=0.2, help="share of measurements held out (0.2)")
+    g.add_argument("--steps", type=positive_int, default=3000, help="full-batch Adam steps (3000)")
+    g.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate (1e-3)")
+    g.add_argument("--fit-seed", type=int, default=1, help="seed of the split and the initial weights (1)")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, allow_abbrev=False, description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("space", help="write (or print) the default design space as JSON, to edit")
+    p.add_argument("--out", help="file to write (default: print)")
+
+    p = sub.add_parser("sample", help="print random designs of a space with their fairseq-train options")
+    p.add_argument("--space", help="design space file (JSON or YAML; default: the default space)")
+    p.add_argument("-n", type=positive_int, default=1, help="how many designs (1)")
+    p.add_argument("--seed", type=int, default=1)
+
+    p = sub.add_parser("latency", help="measure sampled designs on this device, then fit the latency predictor")
+    p.add_argument("--space", help="design space file (default: the default space)")
+    p.add_argument("--samples", type=count, default=120, help="random designs, besides the largest and smallest")
+    p.add_argument("--out", required=True, help="measurements file, .json or .csv")
+    p.add_argument("--predictor", help="predictor file to write (default: --out with the suffix .pt)")
+    p.add_argument("--seed", type=int, default=1, help="seed of the sampled designs (1)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--threads", type=positive_int, default=1, help="torch.set_num_threads (1)")
+    p.add_argument("--repeats", type=positive_int, default=10, help="timed runs per design; the median counts (10)")
+    p.add_argument("--warmup", type=count, default=2, help="untimed runs first (2)")
+    p.add_argument("--beam", type=positive_int, default=1, help="1: greedy decoding (default), else beam search")
+    p.add_argument("--src-len", type=positive_int, default=30, help="source tokens (30)")
+    p.add_argument("--tgt-len", type=positive_int, default=30, help="decoder steps (30)")
+    p.add_argument("--data", help="data-bin directory: vocabulary sizes from its dictionaries")
+    p.add_argument("--src-vocab", type=positive_int, default=10000, help="without --data (10000)")
+    p.add_argument("--tgt-vocab", type=positive_int, help="without --data (default: --src-vocab)")
+    p.add_argument("--cpu-time", action="store_true", help="time the process's CPU time instead of wall time "
+                   "(steadier on a shared machine, with --threads 1)")
+    _add_fit_options(p)
+
+    p = sub.add_parser("predictor", help="fit the latency predictor on a measurements file")
+    p.add_argument("--measurements", required=True, help="file written by `latency` (.json or .csv)")
+    p.add_argument("--space", help="the space the measurements come from (default: the one in a .json file, "
+                   "else the default space)")
+    p.add_argument("--out", required=True, help="predictor file to write")
+    _add_fit_options(p)
+
+    p = sub.add_parser("evolve", help="evolutionary search under a latency limit (HAT)")
+    p.add_argument("data", metavar="DATA_BIN", help="data-bin directory the SuperTransformer was trained on")
+    p.add_argument("--super", required=True, metavar="CKPT", help="SuperTransformer checkpoint")
+    p.add_argument("--predictor", required=True, help="latency predictor file (from `latency` or `predictor`)")
+    p.add_argument("--latency-limit", type=positive_float, required=True, metavar="MS",
+                   help="every candidate's predicted latency stays within this many milliseconds")
+    p.add_argument("--out", default="winner.json", help="the winner's design, JSON (winner.json)")
+    p.add_argument("--report", help="also write the full report (command, Mult-Adds, latency, history) as JSON")
+    p.add_argument("--seed", type=int, default=1)
+    s = evolution.EvolutionSettings()
+    for name, kind in (("population", positive_int), ("parents", positive_int), ("mutations", count),
+                       ("crossovers", count), ("mutation_prob", fraction), ("iterations", positive_int)):
+        p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=getattr(s, name),
+                       help=f"HAT's default: {getattr(s, name)}")
+    p.add_argument("--valid-batches", type=positive_int, help="validate each candidate on the first N batches only")
+    p.add_argument("--valid-subset", default="valid")
+    p.add_argument("--max-tokens", type=positive_int, default=4096, help="tokens per validation batch (4096)")
+    p.add_argument("--no-measure", action="store_true", help="do not time the winner (predicted latency only)")
+
+    try:
+        from . import extract
+    except ImportError:  # the extraction is another part of the search; without it there is no sub-command
+        extract = None
+    if extract is not None and hasattr(extract, "register"):
+        extract.register(sub)
+    return parser
+
+
+def cmd_space(opts) -> int:
+    text = json.dumps(SearchSpace.default().to_dict(), indent=2) + "\n"
+    if opts.out:
+        Path(opts.out).write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
+    return 0
+
+
+def cmd_sample(opts) -> int:
+    space, rng = _space(opts.space), random.Random(opts.seed)
+    for _ in range(opts.n):
+        cfg = space.sample(rng)
+        print(cfg.to_json())
+        print("  " + " ".join(lite_transformer_args(cfg, space)))
+    return 0
+
+
+def _fit(measurements, space, conditions, opts):
+    predictor = fit_predictor([space.encode(m.config) for m in measurements], [m.latency_ms for m in measurements],
+                              seed=opts.fit_seed, holdout=opts.holdout, steps=opts.steps, lr=opts.lr,
+                              space=space.to_dict(), meta={"conditions": vars(conditions)})
+    print(predictor.report.summary())
+    return predictor
+
+
+def cmd_latency(opts) -> int:
+    space = _space(opts.space)
+    if Path(opts.out).suffix.lower() not in (".json", ".csv"):
+        raise SearchError(f"--out {opts.out}: the measurements file must end in .json or .csv")
+    src_vocab, tgt_vocab = opts.src_vocab, opts.tgt_vocab or opts.src_vocab
+    if opts.data:
+        src_vocab, tgt_vocab = vocab_from_data_dir(opts.data, "translation")
+    conditions = Conditions(device=opts.device, threads=opts.threads, beam=opts.beam, src_len=opts.src_len,
+                            steps=opts.tgt_len, src_vocab=src_vocab, tgt_vocab=tgt_vocab, repeats=opts.repeats,
+                            warmup=opts.warmup, cpu_time=opts.cpu_time)
+    designs = designs_to_measure(space, opts.samples, opts.seed)
+    _log(f"measuring {len(designs)} designs on {opts.device} ({opts.threads} thread(s), {opts.repeats} repeats)")
+    measurements = measure(designs, space, conditions, log=_log)
+    write_measurements(opts.out, measurements, space, conditions)
+    print(f"wrote {len(measurements)} measurements to {opts.out}")
+    predictor_path = opts.predictor or str(Path(opts.out).with_suffix(".pt"))
+    _fit(measurements, space, conditions, opts).save(predictor_path)
+    print(f"wrote the latency predictor to {predictor_path}")
+    return 0
+
+
+def cmd_predictor(opts) -> int:
+    space = None if opts.space is None else SearchSpace.from_file(opts.space)
+    measurements, space, conditions = read_measurements(opts.measurements, space)
+    _fit(measurements, space, conditions, opts).save(opts.out)
+    print(f"wrote the latency predictor to {opts.out}")
+    return 0
+
+
+def _check_inside(space: SearchSpace, super_space: Optional[SearchSpace], opts) -> None:
+    """Every choice of the predictor's space must be one of the SuperTransformer's (its weights cover them)."""
+    if super_space is None:
+        return
+    mine, theirs = space.to_dict(), super_space.to_dict()
+    for name, value in mine.items():
+        inside = set(value) <= set(theirs[name]) if isinstance(value, list) else value == theirs[name]
+        if not inside:
+            raise SearchError(f"--predictor {opts.predictor}: its design space has {name}={value}, the "
+                              f"SuperTransformer {opts.super} has {theirs[name]}; measure the latency of the "
+                              "SuperTransformer's space (lite-fairseq-search latency --space SAME_FILE)")
+
+
+def _warn_on_vocabulary(conditions: Conditions, data: str) -> None:
+    try:
+        src, tgt = vocab_from_data_dir(data, "translation")
+    except ProfilerError:
+        return  # fairseq's task read the data; the sizes are only compared here
+    if (src, tgt) != (conditions.src_vocab, conditions.tgt_vocab):
+        _log(f"warning: the latencies were measured with vocabularies of {conditions.src_vocab}/"
+             f"{conditions.tgt_vocab} symbols, {data} has {src}/{tgt}; the winner is measured like the predictor's "
+             "data (measure with `latency --data DATA_BIN` to match)")
+
+
+def cmd_evolve(opts) -> int:
+    from .fitness import SuperNetFitness
+    from .report import winner_report
+
+    predictor = load_predictor(opts.predictor)
+    if not isinstance(predictor.space, dict):
+        raise SearchError(f"--predictor {opts.predictor}: holds no design space; fit it again with "
+                          "`lite-fairseq-search predictor`")
+    space = SearchSpace.from_dict(predictor.space)
+    stored = predictor.meta.get("conditions") or {}
+    conditions = Conditions(**{k: v for k, v in stored.items() if k in Conditions.__dataclass_fields__})
+    settings = evolution.EvolutionSettings(population=opts.population, parents=opts.parents,
+                                           mutations=opts.mutations, crossovers=opts.crossovers,
+                                           mutation_prob=opts.mutation_prob, iterations=opts.iterations)
+    settings.check()
+    searcher = evolution.Evolution(space, fitness=lambda cfg: math.nan, predict_ms=predictor.predict,
+                                   latency_limit_ms=opts.latency_limit, settings=settings, log=_log)
+    searcher.check_limit()  # an impossible limit is answered before the checkpoint is loaded
+    fitness = SuperNetFitness(opts.super, opts.data, opts.valid_subset, opts.valid_batches, opts.max_tokens)
+    _check_inside(space, fitness.space, opts)
+    if opts.data:
+        _warn_on_vocabulary(conditions, opts.data)
+    searcher.fitness_fn = fitness
+    searcher.rng = random.Random(opts.seed)
+    result = searcher.run()
+    best = result.best
+    report = winner_report(best.config, space, best.fitness, best.latency_ms, opts.latency_limit, conditions,
+                           opts.data, evaluated=result.evaluated, history=result.history,
+                           measure_latency=not opts.no_measure)
+    Path(opts.out).write_text(best.config.to_json() + "\n", encoding="utf-8")
+    if opts.report:
+        Path(opts.report).write_text(report.to_json() + "\n", encoding="utf-8")
+    print(report.summary())
+    print(f"wrote the winner's design to {opts.out}")
+    return 0
+
+
+COMMANDS = {"space": cmd_space, "sample": cmd_sample, "latency": cmd_latency, "predictor": cmd_predictor,
+            "evolve": cmd_evolve}
+
+
+def run(argv: Optional[List[str]] = None) -> int:
+    opts = make_parser().parse_args(argv)
+    handler = COMMANDS.get(opts.command) or getattr(opts, "func", None)
+    if handler is None:
+        raise SearchError(f"{opts.command}: no handler")
+    return handler(opts)
+
+
+def _user_errors() -> tuple:
+    errors = [SearchError, SearchSpaceError, ProfilerError, CheckpointLoadError]
+    try:
+        from .extract import ExtractError
+    except ImportError:
+        pass
+    else:
+        errors.append(ExtractError)
+    return tuple(errors)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    try:
+        return run(argv)
+    except _user_errors() as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 2
+
+
+def console_main() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    console_main()
+
