@@ -77,24 +77,32 @@ class Eager:
             return self.gen.generate([self.model], sample)
 
 
+def _variants(args):
+    """(engine name, format, int8, onnx int8 recipe) of every export to time."""
+    for fmt in args.formats:
+        yield fmt, fmt, False, None
+        recipes = args.onnx_int8_recipes if fmt == "onnx" else [None]
+        for recipe in recipes:
+            name = f"{fmt} int8" + (f" {recipe}" if recipe and len(recipes) > 1 else "")
+            yield name, fmt, True, recipe
+
+
 def _export_engines(built, args, workdir: str) -> Dict[str, Translator]:
     spec = read_model(built.model, built.args)
     engines = {}
-    for fmt in args.formats:
-        for int8 in (False, True):
-            name = f"{fmt}{' int8' if int8 else ''}"
-            if args.engines and name not in args.engines:
-                continue
-            out = os.path.join(workdir, built.arch, name.replace(" ", "_"))
-            if args.reuse and os.path.isfile(os.path.join(out, "manifest.json")):
-                engines[name] = Translator(out, threads=args.threads)
-                continue
-            try:
-                exporter.export(spec, built.src_dict, built.tgt_dict, out, fmt, int8=int8,
-                                max_target_len=max(args.steps, 40) + 2, max_batch=max(args.beam, 2))
-                engines[name] = Translator(out, threads=args.threads)
-            except Exception as err:  # noqa: BLE001  (report the engine that failed and carry on)
-                print(f"  {built.arch}: {name} export failed: {type(err).__name__}: {err}", flush=True)
+    for name, fmt, int8, recipe in _variants(args):
+        if args.engines and name not in args.engines:
+            continue
+        out = os.path.join(workdir, built.arch, name.replace(" ", "_"))
+        if args.reuse and os.path.isfile(os.path.join(out, "manifest.json")):
+            engines[name] = Translator(out, threads=args.threads)
+            continue
+        try:
+            exporter.export(spec, built.src_dict, built.tgt_dict, out, fmt, int8=int8,
+                            max_target_len=max(args.steps, 40) + 2, max_batch=max(args.beam, 2), int8_recipe=recipe)
+            engines[name] = Translator(out, threads=args.threads)
+        except Exception as err:  # noqa: BLE001  (report the engine that failed and carry on)
+            print(f"  {built.arch}: {name} export failed: {type(err).__name__}: {err}", flush=True)
     return engines
 
 
@@ -164,7 +172,11 @@ def main(argv=None) -> int:
     parser.add_argument("--workdir", default=None, help="where the exports go (default: a temporary directory)")
     parser.add_argument("--engines", nargs="+", default=None,
                         help="only these exports, e.g. onnx 'onnx int8' executorch (default: every format, float32 "
-                             "and int8)")
+                             "and int8, and every --onnx-int8-recipes)")
+    parser.add_argument("--onnx-int8-recipes", nargs="+", default=[None], metavar="RECIPE",
+                        choices=sorted(exporter.backends.ONNX_INT8_RECIPES),
+                        help="time these onnxruntime int8 recipes side by side (engines 'onnx int8 RECIPE'; "
+                             "default: the exporter's default recipe only, engine 'onnx int8')")
     parser.add_argument("--reuse", action="store_true",
                         help="decode with the exports already in --workdir instead of exporting again")
     parser.add_argument("--bleu-checkpoint")

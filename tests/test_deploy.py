@@ -178,6 +178,38 @@ def test_int8_onnx_export_decodes_sane_hypotheses(onnx_tools, checkpoint, tiny_d
     assert sum(bool(line) for line in out) >= len(out) // 2
 
 
+def test_onnx_int8_recipes_quantise_every_projection_including_the_output(onnx_tools, tmp_path):
+    """No float32 weight matrix is left in an int8 decoder step (the output projection used to export as a Gemm,
+    which onnxruntime's dynamic quantisation skips), and its probabilities stay close to the float32 export's."""
+    import numpy as np
+    import onnx
+
+    dictionary = make_dictionary(40)
+    args = [*map(str, SMALL), "--decoder-layers", "1", "--decoder-kernel-size-list", "[5]",
+            "--share-decoder-input-output-embed", "False"]
+    model = build_model("lite_transformer_tiny", args, dictionary=dictionary).eval()
+    spec = read_model(model, parse_model_args("lite_transformer_tiny", args))
+    with pytest.raises(UnsupportedModelError, match="--int8-recipe nbits8 applies to --format onnx --int8 only"):
+        exporter.export(spec, dictionary, dictionary, str(tmp_path / "x"), "executorch", int8=True,
+                        int8_recipe="nbits8")
+    probs = {}
+    for recipe in ("float32", exporter.backends.DEFAULT_ONNX_INT8_RECIPE, "nbits8"):
+        out, int8 = tmp_path / recipe, recipe != "float32"
+        manifest = exporter.export(spec, dictionary, dictionary, str(out), "onnx", int8=int8, max_target_len=8,
+                                   max_batch=2, int8_recipe=recipe if int8 else None)
+        assert manifest["int8_recipe"] == (recipe if int8 else None)
+        graph = onnx.load(str(out / "decoder_step.onnx")).graph
+        weights = {i.name for i in graph.initializer}
+        with_weights = [n.name for n in graph.node if n.op_type in ("MatMul", "Gemm") and weights & set(n.input)]
+        assert (with_weights == []) == int8, with_weights
+        translator = Translator(str(out), threads=1)
+        cross = translator.encoder.run([np.array([[7, 12, 30, 2]])])
+        step = translator.decoder.run([np.array([[2]]), np.array([0])] + cross + translator.initial_state(1))
+        probs[recipe] = np.exp(step[0])
+    for recipe in probs:
+        assert np.abs(probs[recipe] - probs["float32"]).max() < 0.05, recipe
+
+
 def _step_programs(model, arch, args, max_len=24):
     spec = read_model(model, parse_model_args(arch, args))
     return spec, graphs.EncoderProgram(spec).eval(), graphs.DecoderStepProgram(spec, max_len).eval()
