@@ -126,7 +126,8 @@ def main(argv=None) -> int:
     parser.add_argument("--remove-bpe", default="@@", help="BPE continuation marker removed before BLEU")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--workdir", required=True, help="where the exports are written")
-    parser.add_argument("--reuse", action="store_true", help="reuse the exports and fairseq-generate outputs already in --workdir")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse the exports and fairseq-generate outputs already in --workdir")
     args = parser.parse_args(argv)
     os.makedirs(args.workdir, exist_ok=True)
     print(f"load average at the start {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
@@ -135,12 +136,13 @@ def main(argv=None) -> int:
     n = len(reference[args.beams[0]][2])
     print(f"{n} sentences of {args.data} ({args.subset}), lenpen {args.lenpen}, max length {args.max_len_a} * "
           f"source + {args.max_len_b}, {args.threads} thread(s); fairseq-generate batch 1")
-    print(f"  {'engine':<18}{'beam':>5}{'identical':>16}{'BLEU':>8}{'fairseq':>9}{'diff':>8}{'vs fp32':>9}"
+    print(f"  {'engine':<18}{'beam':>5}{'identical':>20}{'BLEU':>8}{'fairseq':>9}{'diff':>8}{'vs fp32':>9}"
           f"{'decode s':>10}{'goal met':>10}")
     for beam in args.beams:
         sources, refs, hyps, seconds = reference[beam]
         fairseq_bleu = bleu(hyps, refs, args.remove_bpe)
-        print(f"  {'fairseq-generate':<18}{beam:>5}{'':>16}{fairseq_bleu:>8.2f}{'':>9}{'':>8}{'':>9}{seconds:>10.1f}")
+        timing = "-" if seconds != seconds else f"{seconds:.1f}"  # NaN: output reused from --workdir
+        print(f"  {'fairseq-generate':<18}{beam:>5}{'':>20}{fairseq_bleu:>8.2f}{'':>9}{'':>8}{'':>9}{timing:>10}")
         float_bleu = {}
         for name, directory in dirs.items():
             translator = Translator(directory, threads=args.threads)
@@ -154,7 +156,7 @@ def main(argv=None) -> int:
             int8_diff = score - float_bleu[fmt] if int8 and fmt in float_bleu else None
             if not int8:
                 float_bleu[fmt] = score
-            print(f"  {name:<18}{beam:>5}{f'{same}/{n} ({100 * same / n:.1f}%)':>16}{score:>8.2f}"
+            print(f"  {name:<18}{beam:>5}{f'{same}/{n} ({100 * same / n:.1f}%)':>20}{score:>8.2f}"
                   f"{fairseq_bleu:>9.2f}{score - fairseq_bleu:>+8.2f}"
                   f"{'' if int8_diff is None else f'{int8_diff:+.2f}':>9}{seconds:>10.1f}"
                   f"{verdict(beam, same / n, score - fairseq_bleu, int8_diff if int8 else None):>10}", flush=True)

@@ -52,15 +52,17 @@ def _hypotheses(out: str):
 
 
 @pytest.fixture(scope="module")
-def generated(checkpoint, tiny_data_bin, run_cli):
-    """fairseq-generate's hypotheses on the test set, batch 1 (no padding), greedy and beam 4."""
-    out = {}
-    for beam in (1, 4):
-        proc = run_cli("generate", [tiny_data_bin, "--user-dir", USER_DIR, "--path", checkpoint, "--gen-subset",
-                                    "test", "--beam", beam, "--batch-size", 1, "--max-len-b", MAX_LEN_B,
-                                    "--num-workers", 0, "--cpu"])
-        out[beam] = _hypotheses(proc.stdout)
-    return out
+def generate_logs(checkpoint, tiny_data_bin, run_cli):
+    """fairseq-generate's output on the test set, batch 1 (no padding), greedy and beam 4."""
+    return {beam: run_cli("generate", [tiny_data_bin, "--user-dir", USER_DIR, "--path", checkpoint, "--gen-subset",
+                                       "test", "--beam", beam, "--batch-size", 1, "--max-len-b", MAX_LEN_B,
+                                       "--num-workers", 0, "--cpu"]).stdout for beam in (1, 4)}
+
+
+@pytest.fixture(scope="module")
+def generated(generate_logs):
+    """fairseq-generate's hypotheses, greedy and beam 4."""
+    return {beam: _hypotheses(out) for beam, out in generate_logs.items()}
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +120,26 @@ def test_onnx_export_decodes_like_fairseq_generate(onnx_export, generated, sourc
 def test_executorch_export_decodes_like_fairseq_generate(executorch_export, generated, sources, beam):
     out = _decode(executorch_export, sources, "--beam", beam).stdout.splitlines()
     assert out == generated[beam]
+
+
+def test_agreement_benchmark_counts_hypotheses_identical_to_fairseq_generate(onnx_export, generate_logs, checkpoint,
+                                                                            tiny_data_bin, tmp_path, capsys):
+    """benchmarks/deploy_agreement.py (reusing this module's export and fairseq-generate logs): every hypothesis
+    identical and the goal met; one H line changed in the greedy log and that row says so."""
+    import deploy_agreement  # benchmarks/, importable through tests/helpers.py
+
+    work = tmp_path / "work"
+    shutil.copytree(onnx_export, work / "onnx_float32")
+    first = re.search(r"^H-\d+\t\S+\t", generate_logs[1], re.M)
+    logs = {1: generate_logs[1][:first.end()] + "changed " + generate_logs[1][first.end():], 4: generate_logs[4]}
+    for beam, log in logs.items():
+        (work / f"generate_beam{beam}.txt").write_text(log, encoding="utf-8")
+    deploy_agreement.main(["--path", str(checkpoint), "--data", str(tiny_data_bin), "--formats", "onnx", "--no-int8",
+                           "--reuse", "--max-len-a", "0", "--max-len-b", str(MAX_LEN_B), "--workdir", str(work)])
+    rows = {line.split()[1]: line for line in capsys.readouterr().out.splitlines() if line.startswith("  onnx ")}
+    n = len(deploy_agreement.parse_generate(generate_logs[1])[2])
+    assert f"{n - 1}/{n} " in rows["1"] and rows["1"].endswith("NO")
+    assert f"{n}/{n} (100.0%)" in rows["4"] and "+0.00" in rows["4"] and rows["4"].endswith("yes")
 
 
 def test_export_directory_holds_programs_dictionaries_manifest_and_runtime(onnx_export):

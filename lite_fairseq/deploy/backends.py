@@ -63,17 +63,16 @@ def write_executorch(module: torch.nn.Module, args, shapes, path: str, int8: boo
         program.write_to_file(f)
 
 
-# onnxruntime's 8-bit weight recipes (``--int8-recipe``). "dynamic-*" run quantize_dynamic: int8 weights, the
-# activations quantised at run time (DynamicQuantizeLinear + MatMulInteger, which onnxruntime's graph optimiser
-# fuses); "nbits8*" store MatMulNBits 8-bit block-quantised weights (the op onnxruntime tunes for batch-1 LLM
-# decoding), accuracy level 4 computing in int8, level 0 in float32. benchmarks/deploy_latency.py
-# --onnx-int8-recipes measures them side by side.
+# onnxruntime's 8-bit weight recipes (``--int8-recipe``). "dynamic-*" run quantize_dynamic: int8 weights (the
+# embedding tables too, through Gather), the activations quantised at run time (DynamicQuantizeLinear +
+# MatMulInteger, which onnxruntime's graph optimiser fuses); "nbits8*" store MatMulNBits 8-bit block-quantised
+# weights (the op onnxruntime tunes for batch-1 LLM decoding), accuracy level 4 computing in int8, level 0 in
+# float32. benchmarks/deploy_latency.py --onnx-int8-recipes measures them side by side.
 ONNX_INT8_RECIPES = {
     "dynamic-per-channel": {"per_channel": True},
     "dynamic-per-tensor": {"per_channel": False},
     "dynamic-reduce-range": {"per_channel": True, "reduce_range": True},
     "dynamic-uint8": {"per_channel": False, "weight_type": "QUInt8"},
-    "dynamic-with-embeddings": {"per_channel": True, "op_types_to_quantize": ["MatMul", "Gather"]},
     "nbits8": {"nbits": 8, "block_size": 32, "accuracy_level": 4},
     "nbits8-float-compute": {"nbits": 8, "block_size": 32, "accuracy_level": 0},
 }
