@@ -94,7 +94,8 @@ def exports(args, sources_dir: str) -> Dict[str, str]:
     dirs, spec, task = {}, None, None
     for fmt, int8 in wanted:
         name = f"{fmt}{' int8' if int8 else ''}"
-        out = os.path.join(args.workdir, f"{fmt}_{'int8' if int8 else 'float32'}")
+        recipe = args.int8_recipe if int8 and fmt == "onnx" else None
+        out = os.path.join(args.workdir, f"{fmt}_{'int8' if int8 else 'float32'}" + (f"_{recipe}" if recipe else ""))
         if not (args.reuse and os.path.isfile(os.path.join(out, "manifest.json"))):
             if spec is None:
                 from lite_fairseq.deploy.adapter import read_model
@@ -104,7 +105,7 @@ def exports(args, sources_dir: str) -> Dict[str, str]:
                 exporter._quiet_exporters()
             start = time.perf_counter()
             exporter.export(spec, task.source_dictionary, task.target_dictionary, out, fmt, int8=int8,
-                            max_target_len=args.max_target_len, max_batch=max(2, *args.beams))
+                            max_target_len=args.max_target_len, max_batch=max(2, *args.beams), int8_recipe=recipe)
             print(f"exported {name} in {time.perf_counter() - start:.0f} s", flush=True)
         dirs[name] = out
     return dirs
@@ -118,6 +119,8 @@ def main(argv=None) -> int:
     parser.add_argument("--formats", nargs="+", default=list(FORMATS), choices=FORMATS)
     parser.add_argument("--int8", action=argparse.BooleanOptionalAction, default=True,
                         help="also the --int8 exports (default: yes)")
+    parser.add_argument("--int8-recipe", choices=sorted(exporter.backends.ONNX_INT8_RECIPES), default=None,
+                        help="onnxruntime int8 recipe of the onnx int8 export (default: the exporter's)")
     parser.add_argument("--beams", nargs="+", type=int, default=[1, 4])
     parser.add_argument("--lenpen", type=float, default=1.0)
     parser.add_argument("--max-len-a", type=float, default=1.2)
