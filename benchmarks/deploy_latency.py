@@ -8,12 +8,14 @@ on the weights) it prints
   beam ``--beam``, decoding exactly ``--steps`` tokens (EOS is held back until then and forced there, through the
   same min/max length options on every side, so each engine runs the same number of decoder steps),
 * the throughput over ``--sentences`` sentences of lengths 10..40 (greedy, as many steps as source tokens),
-* Mult-Adds per second (the profiler's count for a src-len -> steps translation over the greedy latency),
+* Mult-Adds per second (the profiler's count for a src-len -> steps greedy translation, output projection
+  included as the issue asks, over the greedy latency),
 * the size of the exported programs.
 
 With ``--bleu-checkpoint`` (and ``--bleu-data``, ``--bleu-src``, ``--bleu-ref``: BPE-ed source and plain reference
 lines) it also decodes a test set with each export, float32 and int8, and prints BLEU (sacrebleu, BPE removed).
-Timings are printed, never asserted; on a shared machine say so beside them.
+Timings are printed, never asserted; on a shared machine say so beside them, or time with ``--cpu-time`` (the
+process's CPU time: with one thread it is the work done, not the wait for a core).
 
     python benchmarks/deploy_latency.py --archs lite_transformer_wmt_200 transformer_paper_wmt_128 --repeats 5
 """
@@ -37,11 +39,11 @@ from lite_fairseq.deploy import export as exporter  # noqa: E402
 from lite_fairseq.deploy.adapter import read_model  # noqa: E402
 from lite_fairseq.deploy.runtime import Translator  # noqa: E402
 from lite_fairseq.profiler.building import build  # noqa: E402
-from lite_fairseq.profiler.counting import profile_model  # noqa: E402
-from lite_fairseq.profiler.latency import PAPER_BUDGET_PAIRS  # noqa: E402
+from lite_fairseq.profiler.latency import PAPER_BUDGET_PAIRS, executed_macs  # noqa: E402
 
 DEFAULT_ARCHS = [arch for pair in PAPER_BUDGET_PAIRS for arch in pair]
 ENGINES = ("executorch", "onnx")
+clock = time.perf_counter  # time.process_time with --cpu-time
 
 
 def _median_ms(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
@@ -49,9 +51,9 @@ def _median_ms(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float
         fn()
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock()
         fn()
-        times.append((time.perf_counter() - start) * 1e3)
+        times.append((clock() - start) * 1e3)
     return statistics.median(times)
 
 
@@ -77,24 +79,32 @@ class Eager:
             return self.gen.generate([self.model], sample)
 
 
+def _variants(args):
+    """(engine name, format, int8, onnx int8 recipe) of every export to time."""
+    for fmt in args.formats:
+        yield fmt, fmt, False, None
+        recipes = args.onnx_int8_recipes if fmt == "onnx" else [None]
+        for recipe in recipes:
+            name = f"{fmt} int8" + (f" {recipe}" if recipe and len(recipes) > 1 else "")
+            yield name, fmt, True, recipe
+
+
 def _export_engines(built, args, workdir: str) -> Dict[str, Translator]:
     spec = read_model(built.model, built.args)
     engines = {}
-    for fmt in args.formats:
-        for int8 in (False, True):
-            name = f"{fmt}{' int8' if int8 else ''}"
-            if args.engines and name not in args.engines:
-                continue
-            out = os.path.join(workdir, built.arch, name.replace(" ", "_"))
-            if args.reuse and os.path.isfile(os.path.join(out, "manifest.json")):
-                engines[name] = Translator(out, threads=args.threads)
-                continue
-            try:
-                exporter.export(spec, built.src_dict, built.tgt_dict, out, fmt, int8=int8,
-                                max_target_len=max(args.steps, 40) + 2, max_batch=max(args.beam, 2))
-                engines[name] = Translator(out, threads=args.threads)
-            except Exception as err:  # noqa: BLE001  (report the engine that failed and carry on)
-                print(f"  {built.arch}: {name} export failed: {type(err).__name__}: {err}", flush=True)
+    for name, fmt, int8, recipe in _variants(args):
+        if args.engines and name not in args.engines:
+            continue
+        out = os.path.join(workdir, built.arch, name.replace(" ", "_"))
+        if args.reuse and os.path.isfile(os.path.join(out, "manifest.json")):
+            engines[name] = Translator(out, threads=args.threads)
+            continue
+        try:
+            exporter.export(spec, built.src_dict, built.tgt_dict, out, fmt, int8=int8,
+                            max_target_len=max(args.steps, 40) + 2, max_batch=max(args.beam, 2), int8_recipe=recipe)
+            engines[name] = Translator(out, threads=args.threads)
+        except Exception as err:  # noqa: BLE001  (report the engine that failed and carry on)
+            print(f"  {built.arch}: {name} export failed: {type(err).__name__}: {err}", flush=True)
     return engines
 
 
@@ -104,7 +114,7 @@ def _program_mb(translator: Translator) -> float:
 
 def bench_arch(arch: str, args, workdir: str) -> List[str]:
     built = build(arch, (), src_vocab=args.vocab)
-    macs = profile_model(built, args.src_len, args.steps).macs
+    macs = executed_macs(built, args.src_len, args.steps, hypotheses=1)
     torch.set_num_threads(args.threads)
     eos = built.tgt_dict.eos()
     one = _sources(args.vocab, [args.src_len], eos)[0]
@@ -119,10 +129,10 @@ def bench_arch(arch: str, args, workdir: str) -> List[str]:
     for name, make in runners.items():
         greedy = _median_ms(lambda make=make: make(1, args.steps)(one), args.repeats)
         beam = _median_ms(lambda make=make: make(args.beam, args.steps)(one), args.repeats)
-        start = time.perf_counter()
+        start = clock()
         for src in many:
             make(1, src.shape[1])(src)
-        throughput = steps_total / (time.perf_counter() - start)
+        throughput = steps_total / (clock() - start)
         size = getattr(make, "size", None)
         rows.append(f"  {arch:<28}{name:<18}{greedy:>10.1f}{beam:>12.1f}{throughput:>12.0f}"
                     f"{macs / (greedy / 1e3) / 1e9:>12.2f}{'' if size is None else f'{size:>10.1f}':>10}")
@@ -161,10 +171,16 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--sentences", type=int, default=20)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time with the process's CPU time (steadier on a loaded machine with --threads 1)")
     parser.add_argument("--workdir", default=None, help="where the exports go (default: a temporary directory)")
     parser.add_argument("--engines", nargs="+", default=None,
                         help="only these exports, e.g. onnx 'onnx int8' executorch (default: every format, float32 "
-                             "and int8)")
+                             "and int8, and every --onnx-int8-recipes)")
+    parser.add_argument("--onnx-int8-recipes", nargs="+", default=[None], metavar="RECIPE",
+                        choices=sorted(exporter.backends.ONNX_INT8_RECIPES),
+                        help="time these onnxruntime int8 recipes side by side (engines 'onnx int8 RECIPE'; "
+                             "default: the exporter's default recipe only, engine 'onnx int8')")
     parser.add_argument("--reuse", action="store_true",
                         help="decode with the exports already in --workdir instead of exporting again")
     parser.add_argument("--bleu-checkpoint")
@@ -173,12 +189,14 @@ def main(argv=None) -> int:
     parser.add_argument("--bleu-ref")
     parser.add_argument("--bleu-lines", type=int, default=200)
     args = parser.parse_args(argv)
+    global clock
+    clock = time.process_time if args.cpu_time else time.perf_counter
     exporter._quiet_exporters()
     workdir = args.workdir or tempfile.mkdtemp(prefix="deploy_latency_")
     print(f"batch 1, {args.threads} thread(s), {args.src_len}-token source, {args.steps} decoder steps, "
           f"vocabulary {args.vocab}, median of {args.repeats}; throughput: {args.sentences} sentences of 10-40 "
-          f"tokens, greedy; torch {torch.__version__}; load average {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} CPUs")
+          f"tokens, greedy; {'CPU' if args.cpu_time else 'wall'} time; torch {torch.__version__}; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"  {'architecture':<28}{'engine':<18}{'greedy ms':>10}{f'beam-{args.beam} ms':>12}{'tokens/s':>12}"
           f"{'GMACs/s':>12}{'MB':>10}")
     for arch in args.archs:

@@ -52,15 +52,17 @@ def _hypotheses(out: str):
 
 
 @pytest.fixture(scope="module")
-def generated(checkpoint, tiny_data_bin, run_cli):
-    """fairseq-generate's hypotheses on the test set, batch 1 (no padding), greedy and beam 4."""
-    out = {}
-    for beam in (1, 4):
-        proc = run_cli("generate", [tiny_data_bin, "--user-dir", USER_DIR, "--path", checkpoint, "--gen-subset",
-                                    "test", "--beam", beam, "--batch-size", 1, "--max-len-b", MAX_LEN_B,
-                                    "--num-workers", 0, "--cpu"])
-        out[beam] = _hypotheses(proc.stdout)
-    return out
+def generate_logs(checkpoint, tiny_data_bin, run_cli):
+    """fairseq-generate's output on the test set, batch 1 (no padding), greedy and beam 4."""
+    return {beam: run_cli("generate", [tiny_data_bin, "--user-dir", USER_DIR, "--path", checkpoint, "--gen-subset",
+                                       "test", "--beam", beam, "--batch-size", 1, "--max-len-b", MAX_LEN_B,
+                                       "--num-workers", 0, "--cpu"]).stdout for beam in (1, 4)}
+
+
+@pytest.fixture(scope="module")
+def generated(generate_logs):
+    """fairseq-generate's hypotheses, greedy and beam 4."""
+    return {beam: _hypotheses(out) for beam, out in generate_logs.items()}
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +122,26 @@ def test_executorch_export_decodes_like_fairseq_generate(executorch_export, gene
     assert out == generated[beam]
 
 
+def test_agreement_benchmark_counts_hypotheses_identical_to_fairseq_generate(onnx_export, generate_logs, checkpoint,
+                                                                            tiny_data_bin, tmp_path, capsys):
+    """benchmarks/deploy_agreement.py (reusing this module's export and fairseq-generate logs): every hypothesis
+    identical and the goal met; one H line changed in the greedy log and that row says so."""
+    import deploy_agreement  # benchmarks/, importable through tests/helpers.py
+
+    work = tmp_path / "work"
+    shutil.copytree(onnx_export, work / "onnx_float32")
+    first = re.search(r"^H-\d+\t\S+\t", generate_logs[1], re.M)
+    logs = {1: generate_logs[1][:first.end()] + "changed " + generate_logs[1][first.end():], 4: generate_logs[4]}
+    for beam, log in logs.items():
+        (work / f"generate_beam{beam}.txt").write_text(log, encoding="utf-8")
+    deploy_agreement.main(["--path", str(checkpoint), "--data", str(tiny_data_bin), "--formats", "onnx", "--no-int8",
+                           "--reuse", "--max-len-a", "0", "--max-len-b", str(MAX_LEN_B), "--workdir", str(work)])
+    rows = {line.split()[1]: line for line in capsys.readouterr().out.splitlines() if line.startswith("  onnx ")}
+    n = len(deploy_agreement.parse_generate(generate_logs[1])[2])
+    assert f"{n - 1}/{n} " in rows["1"] and rows["1"].endswith("NO")
+    assert f"{n}/{n} (100.0%)" in rows["4"] and "+0.00" in rows["4"] and rows["4"].endswith("yes")
+
+
 def test_export_directory_holds_programs_dictionaries_manifest_and_runtime(onnx_export):
     names = sorted(p.name for p in Path(onnx_export).iterdir())
     assert names == ["decoder_step.onnx", "dict.de.txt", "dict.en.txt", "encoder.onnx", "manifest.json",
@@ -176,6 +198,38 @@ def test_int8_onnx_export_decodes_sane_hypotheses(onnx_tools, checkpoint, tiny_d
     vocabulary = {line.split()[0] for line in (tmp_path / "dict.en.txt").read_text().splitlines()}
     assert all(word in vocabulary or word == "<unk>" for line in out for word in line.split())
     assert sum(bool(line) for line in out) >= len(out) // 2
+
+
+def test_onnx_int8_recipes_quantise_every_projection_including_the_output(onnx_tools, tmp_path):
+    """No float32 weight matrix is left in an int8 decoder step (the output projection used to export as a Gemm,
+    which onnxruntime's dynamic quantisation skips), and its probabilities stay close to the float32 export's."""
+    import numpy as np
+    import onnx
+
+    dictionary = make_dictionary(40)
+    args = [*map(str, SMALL), "--decoder-layers", "1", "--decoder-kernel-size-list", "[5]",
+            "--share-decoder-input-output-embed", "False"]
+    model = build_model("lite_transformer_tiny", args, dictionary=dictionary).eval()
+    spec = read_model(model, parse_model_args("lite_transformer_tiny", args))
+    with pytest.raises(UnsupportedModelError, match="--int8-recipe nbits8 applies to --format onnx --int8 only"):
+        exporter.export(spec, dictionary, dictionary, str(tmp_path / "x"), "executorch", int8=True,
+                        int8_recipe="nbits8")
+    probs = {}
+    for recipe in ("float32", exporter.backends.DEFAULT_ONNX_INT8_RECIPE, "nbits8"):
+        out, int8 = tmp_path / recipe, recipe != "float32"
+        manifest = exporter.export(spec, dictionary, dictionary, str(out), "onnx", int8=int8, max_target_len=8,
+                                   max_batch=2, int8_recipe=recipe if int8 else None)
+        assert manifest["int8_recipe"] == (recipe if int8 else None)
+        graph = onnx.load(str(out / "decoder_step.onnx")).graph
+        weights = {i.name for i in graph.initializer}
+        with_weights = [n.name for n in graph.node if n.op_type in ("MatMul", "Gemm") and weights & set(n.input)]
+        assert (with_weights == []) == int8, with_weights
+        translator = Translator(str(out), threads=1)
+        cross = translator.encoder.run([np.array([[7, 12, 30, 2]])])
+        step = translator.decoder.run([np.array([[2]]), np.array([0])] + cross + translator.initial_state(1))
+        probs[recipe] = np.exp(step[0])
+    for recipe in probs:
+        assert np.abs(probs[recipe] - probs["float32"]).max() < 0.05, recipe
 
 
 def _step_programs(model, arch, args, max_len=24):

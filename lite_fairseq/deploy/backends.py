@@ -63,8 +63,42 @@ def write_executorch(module: torch.nn.Module, args, shapes, path: str, int8: boo
         program.write_to_file(f)
 
 
+# onnxruntime's 8-bit weight recipes (``--int8-recipe``). "dynamic-*" run quantize_dynamic: int8 weights (the
+# embedding tables too, through Gather), the activations quantised at run time (DynamicQuantizeLinear +
+# MatMulInteger, which onnxruntime's graph optimiser fuses); "nbits8*" store MatMulNBits 8-bit block-quantised
+# weights (the op onnxruntime tunes for batch-1 LLM decoding), accuracy level 4 computing in int8, level 0 in
+# float32. benchmarks/deploy_latency.py --onnx-int8-recipes measures them side by side.
+ONNX_INT8_RECIPES = {
+    "dynamic-per-channel": {"per_channel": True},
+    "dynamic-per-tensor": {"per_channel": False},
+    "dynamic-reduce-range": {"per_channel": True, "reduce_range": True},
+    "dynamic-uint8": {"per_channel": False, "weight_type": "QUInt8"},
+    "nbits8": {"nbits": 8, "block_size": 32, "accuracy_level": 4},
+    "nbits8-float-compute": {"nbits": 8, "block_size": 32, "accuracy_level": 0},
+}
+DEFAULT_ONNX_INT8_RECIPE = "dynamic-per-channel"
+
+
+def _quantize_onnx(source: str, path: str, recipe: str) -> None:
+    if recipe not in ONNX_INT8_RECIPES:
+        raise UnsupportedModelError(f"--int8-recipe {recipe}: choose one of {', '.join(ONNX_INT8_RECIPES)}")
+    options = dict(ONNX_INT8_RECIPES[recipe])
+    if "nbits" in options:
+        onnx = _need("onnx", "onnx")
+        nbits = _need("onnxruntime.quantization.matmul_nbits_quantizer", "onnx")
+        config = nbits.DefaultWeightOnlyQuantConfig(block_size=options["block_size"], is_symmetric=True,
+                                                    accuracy_level=options["accuracy_level"], bits=options["nbits"])
+        quantizer = nbits.MatMulNBitsQuantizer(onnx.load(source), algo_config=config)
+        quantizer.process()
+        quantizer.model.save_model_to_file(path, use_external_data_format=False)
+        return
+    quantization = _need("onnxruntime.quantization", "onnx")
+    options["weight_type"] = getattr(quantization.QuantType, options.get("weight_type", "QInt8"))
+    quantization.quantize_dynamic(source, path, **options)
+
+
 def write_onnx(module: torch.nn.Module, args, shapes, path: str, int8: bool, input_names: Sequence[str],
-               output_names: Sequence[str]) -> None:
+               output_names: Sequence[str], recipe: str = DEFAULT_ONNX_INT8_RECIPE) -> None:
     _need("onnxscript", "onnx")
     onnx = _need("onnx", "onnx")
     target = path
@@ -78,18 +112,16 @@ def write_onnx(module: torch.nn.Module, args, shapes, path: str, int8: bool, inp
     program.save(target)
     onnx.checker.check_model(target)
     if int8:
-        quantization = _need("onnxruntime.quantization", "onnx")
         try:
-            quantization.quantize_dynamic(target, path, weight_type=quantization.QuantType.QInt8,
-                                          per_channel=True)
+            _quantize_onnx(target, path, recipe)
         finally:
             os.remove(target)
 
 
 def write_program(fmt: str, module, args, shapes, path: str, int8: bool, input_names: List[str],
-                  output_names: List[str]) -> Dict:
+                  output_names: List[str], recipe: str = DEFAULT_ONNX_INT8_RECIPE) -> Dict:
     if fmt == "executorch":
         write_executorch(module, args, shapes, path, int8)
     else:
-        write_onnx(module, args, shapes, path, int8, input_names, output_names)
+        write_onnx(module, args, shapes, path, int8, input_names, output_names, recipe)
     return {"file": os.path.basename(path), "bytes": os.path.getsize(path)}

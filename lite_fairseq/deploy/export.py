@@ -53,10 +53,16 @@ def _dictionary_entry(dictionary, path: str) -> Dict:
 
 def export(spec: ModelSpec, src_dict, tgt_dict, out: str, fmt: str, int8: bool = False,
            max_target_len: int = DEFAULT_MAX_TARGET_LEN, max_batch: int = DEFAULT_MAX_BATCH,
-           langs: Tuple[str, str] = ("src", "tgt")) -> Dict:
-    """Write the export directory for ``spec``; returns the manifest."""
+           langs: Tuple[str, str] = ("src", "tgt"), int8_recipe: Optional[str] = None) -> Dict:
+    """Write the export directory for ``spec``; returns the manifest. ``int8_recipe``: one of
+    :data:`backends.ONNX_INT8_RECIPES` (ONNX with ``int8`` only; default ``backends.DEFAULT_ONNX_INT8_RECIPE``)."""
     if fmt not in backends.FORMATS:
         raise UnsupportedModelError(f"--format {fmt}: choose one of {', '.join(backends.FORMATS)}")
+    if int8_recipe is not None and (fmt != "onnx" or not int8):
+        raise UnsupportedModelError(f"--int8-recipe {int8_recipe} applies to --format onnx --int8 only")
+    recipe = int8_recipe or backends.DEFAULT_ONNX_INT8_RECIPE
+    if recipe not in backends.ONNX_INT8_RECIPES:
+        raise UnsupportedModelError(f"--int8-recipe {recipe}: choose one of {', '.join(backends.ONNX_INT8_RECIPES)}")
     if max_target_len < 2:
         raise UnsupportedModelError(f"--max-target-len {max_target_len}: must be at least 2")
     if max_target_len > spec.decoder.max_positions:
@@ -94,13 +100,14 @@ def export(spec: ModelSpec, src_dict, tgt_dict, out: str, fmt: str, int8: bool =
         path = os.path.join(out, ("encoder" if name == "encoder" else "decoder_step") + ext)
         shapes = backends.dynamic_shapes(name, len(cross), len(state), max_batch, max_src)
         entry = backends.write_program(fmt, module, args, shapes, path, int8, [i["name"] for i in inputs],
-                                       [o["name"] for o in outputs])
+                                       [o["name"] for o in outputs], recipe)
         programs[name] = {**entry, "sha256": runtime.sha256_of(path), "inputs": inputs, "outputs": outputs}
     src, tgt = langs
     dictionaries = {"source": _dictionary_entry(src_dict, os.path.join(out, f"dict.{src}.txt")),
                     "target": _dictionary_entry(tgt_dict, os.path.join(out, f"dict.{tgt}.txt"))}
     manifest = {
         "format_version": runtime.FORMAT_VERSION, "format": fmt, "int8": bool(int8), "arch": spec.arch,
+        "int8_recipe": recipe if int8 and fmt == "onnx" else None,
         "options": spec.options, "source_lang": src, "target_lang": tgt,
         "max_source_len": max_src, "max_target_len": max_target_len, "max_batch": max_batch,
         "symbols": {"bos": tgt_dict.bos(), "pad": tgt_dict.pad(), "eos": tgt_dict.eos(), "unk": tgt_dict.unk(),
@@ -123,6 +130,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--format", required=True, choices=sorted(backends.FORMATS))
     parser.add_argument("--out", required=True, help="export directory to write")
     parser.add_argument("--int8", action="store_true", help="8-bit weights (dynamic int8 linear layers)")
+    parser.add_argument("--int8-recipe", choices=sorted(backends.ONNX_INT8_RECIPES), default=None,
+                        help=f"onnx --int8 only: onnxruntime's quantisation recipe (default "
+                             f"{backends.DEFAULT_ONNX_INT8_RECIPE})")
     parser.add_argument("--max-target-len", type=int, default=DEFAULT_MAX_TARGET_LEN,
                         help="target positions in the decoder's static self-attention cache (longest hypothesis "
                              "+ 1; the runtime clamps max length to it)")
@@ -148,7 +158,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         _quiet_exporters()
         langs = (getattr(task.cfg, "source_lang", None) or "src", getattr(task.cfg, "target_lang", None) or "tgt")
         manifest = export(spec, task.source_dictionary, task.target_dictionary, args.out, args.format,
-                          args.int8, args.max_target_len, args.max_batch, langs)
+                          args.int8, args.max_target_len, args.max_batch, langs, args.int8_recipe)
     except (UnsupportedModelError, ValueError) as err:
         print(f"lite-fairseq-export: error: {err}", file=sys.stderr)
         return 2

@@ -279,7 +279,9 @@ class DecoderStepProgram(nn.Module):
             x = layer.residual(x, layer.ffn_norm, layer.ffn)
         if self.final_norm is not None:
             x = self.final_norm(x)
-        logits = self.output(x[:, 0])
+        # on the 3-D activation the projection exports as a MatMul (on x[:, 0] it would be a Gemm, which
+        # onnxruntime's dynamic quantisation leaves in float32: the largest matrix of the step)
+        logits = self.output(x)[:, 0]
         return (F.log_softmax(logits.float(), dim=-1),) + tuple(new)
 
 
