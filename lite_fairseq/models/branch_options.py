@@ -103,42 +103,28 @@ def default_branch_specs(embed_dim: int, attn_dim: Optional[int], attn_heads: in
     return specs
 
 
-def parse_kernel_size_list(values, num_layers: int, option: str) -> List[int]:
-    """One kernel size per layer; a single value is used for every layer."""
-    items = split_list_argument(values)
-    try:
-        sizes = [int(v) for v in items]
-    except ValueError:
-        raise BranchSpecError(f"{option}: expected integers, got {values!r}") from None
-    if not sizes:
-        raise BranchSpecError(f"{option}: no kernel sizes given")
-    if any(k < 1 for k in sizes):
-        raise BranchSpecError(f"{option}: kernel sizes must be at least 1, got {sizes}")
-    if len(sizes) == 1:
-        sizes = sizes * num_layers
-    if len(sizes) != num_layers:
-        raise BranchSpecError(f"{option}: {len(sizes)} kernel sizes {sizes} given for {num_layers} layers; give "
-                              "one per layer (or a single size for all)")
-    return sizes
-
-
-def parse_int_list(values, num_layers: int, option: str) -> List[int]:
-    """One positive integer per layer; a single value is used for every layer."""
+def parse_int_list(values, num_layers: int, option: str, what: str = "values") -> List[int]:
+    """One positive integer per layer (``what`` names them in messages); a single value is used for every layer."""
     items = split_list_argument(values)
     try:
         numbers = [int(v) for v in items]
     except ValueError:
         raise BranchSpecError(f"{option}: expected integers, got {values!r}") from None
     if not numbers:
-        raise BranchSpecError(f"{option}: no values given")
+        raise BranchSpecError(f"{option}: no {what} given")
     if any(n < 1 for n in numbers):
-        raise BranchSpecError(f"{option}: values must be at least 1, got {numbers}")
+        raise BranchSpecError(f"{option}: {what} must be at least 1, got {numbers}")
     if len(numbers) == 1:
         numbers = numbers * num_layers
     if len(numbers) != num_layers:
-        raise BranchSpecError(f"{option}: {len(numbers)} values {numbers} given for {num_layers} layers; give one "
+        raise BranchSpecError(f"{option}: {len(numbers)} {what} {numbers} given for {num_layers} layers; give one "
                               "per layer (or a single value for all)")
     return numbers
+
+
+def parse_kernel_size_list(values, num_layers: int, option: str) -> List[int]:
+    """One kernel size per layer; a single value is used for every layer."""
+    return parse_int_list(values, num_layers, option, what="kernel sizes")
 
 
 def parse_layer_branches(values, num_layers: int, option: str) -> List[List[BranchSpec]]:
