@@ -158,8 +158,11 @@ def _lite_spec(model, args, weights: _Weights) -> ModelSpec:
             lp = f"{side}.layers.{i}"
             cross = cross_norm = None
             if causal:
+                if getattr(module, "ende_layers", (1,) * len(module.layers))[i] != 1:
+                    raise UnsupportedModelError("--decoder-ende-attn-layers above 1 (encoder-decoder attention over "
+                                                "several encoder layers) is not supported by the exporter")
                 cross = weights.attention(f"{lp}.encoder_attn", module.embed_tokens.embedding_dim,
-                                          int(_opt(args, "decoder_attention_heads")))
+                                          module.layers[i].encoder_attn.num_heads)
                 cross_norm = weights.norm(f"{lp}.encoder_attn_residual.layer_norm")
             layers.append(Layer(
                 branches=_lite_branches(weights, lp, layout.layers[i].branch_specs, layout.layers[i].kernel_size,

@@ -4,6 +4,7 @@ The SuperTransformer runs its SubTransformers through such models (:mod:`.supert
 :mod:`.extract` writes one as a checkpoint, so both compute the same thing by construction."""
 
 import argparse
+import functools
 from typing import List
 
 import torch
@@ -53,9 +54,14 @@ def build_plain_model(sub: SubConfig, space: SearchSpace, super_args, task: Stan
         model = LiteTransformerModel.build_model(args, task)
     for module in model.modules():
         if isinstance(module, SinusoidalPositionalEmbedding):
-            module.weights = SinusoidalPositionalEmbedding.get_embedding(
-                module.weights.size(0), module.embedding_dim, module.padding_idx)
+            module.weights = position_table(module.weights.size(0), module.embedding_dim, module.padding_idx)
     return model
+
+
+@functools.lru_cache(maxsize=16)
+def position_table(rows: int, dim: int, padding_idx: int) -> torch.Tensor:
+    """fairseq's sinusoidal table (computed once per shape; nothing writes into it)."""
+    return SinusoidalPositionalEmbedding.get_embedding(rows, dim, padding_idx)
 
 
 def match_position_tables(model: torch.nn.Module, like: torch.Tensor) -> None:

@@ -10,8 +10,10 @@ number fairseq's task gives it). Validation and inference run the fixed SubTrans
 ``--valid-subtransformer`` (``largest``, ``smallest`` or a JSON file of a :class:`.space.SubConfig`), or the one
 set by :meth:`LiteSuperTransformerModel.set_sample_config` (what the search does).
 
-Weights a SubTransformer does not use get no gradient in that update: with more than one GPU use
-``--ddp-backend legacy_ddp`` (or ``--find-unused-parameters``).
+Weights a SubTransformer does not use get no gradient in that update (the optimizer leaves them alone, as HAT's
+does): on several processes add ``--find-unused-parameters`` (every rank draws the same SubTransformer, so the
+unused weights are unused on every rank and keep no gradient); ``--ddp-backend legacy_ddp`` would give them zero
+gradients instead, which Adam's momentum still moves.
 """
 
 import collections
@@ -104,7 +106,8 @@ class LiteSuperTransformerModel(FairseqEncoderDecoderModel):
         self.args = args
         self.space = space
         self.register_buffer("search_space", space_buffer(space))
-        self.seed = int(getattr(args, "seed", None) or 1)
+        seed = getattr(args, "seed", None)
+        self.seed = 1 if seed is None else int(seed)  # fairseq-train's --seed (default 1)
         self.num_updates = 0
         self.__dict__["plain_task"] = task
         self.__dict__["plain_models"] = collections.OrderedDict()
@@ -132,6 +135,8 @@ class LiteSuperTransformerModel(FairseqEncoderDecoderModel):
             cache.move_to_end(sub)
             return cache[sub]
         model = build_plain_model(sub, self.space, self.args, self.plain_task, device="meta")
+        if self.__dict__.get("generation_fast") is not None:
+            model.make_generation_fast_(**self.generation_fast)
         cache[sub] = model
         while len(cache) > SUB_MODEL_CACHE:
             cache.popitem(last=False)
@@ -144,6 +149,14 @@ class LiteSuperTransformerModel(FairseqEncoderDecoderModel):
         self.encoder.activate(sub, plain.encoder)
         self.decoder.activate(sub, plain.decoder)
         self.active_config = sub
+
+    def make_generation_fast_(self, **kwargs):
+        """fairseq-generate's preparation reaches the SubTransformers' plain modules too (they are no submodules),
+        so they decode as the extracted model does."""
+        super().make_generation_fast_(**kwargs)
+        self.__dict__["generation_fast"] = kwargs
+        for model in self.plain_models.values():
+            model.make_generation_fast_(**kwargs)
 
     def set_num_updates(self, num_updates):
         super().set_num_updates(num_updates)
