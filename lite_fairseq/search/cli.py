@@ -70,7 +70,9 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, allow_abbrev=False, description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=PROG, allow_abbrev=False, description=(
+        "Hardware-aware search over Lite Transformer designs (HAT over LSRA): measure latencies on this device, "
+        "fit the latency predictor, search a trained SuperTransformer under a latency limit."))
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("space", help="write (or print) the default design space as JSON, to edit")
