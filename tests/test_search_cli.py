@@ -10,6 +10,7 @@ import pytest
 from helpers import run
 from lite_fairseq.search.cli import main
 from lite_fairseq.search.errors import SearchError
+from lite_fairseq.search.features import FEATURES, latency_features
 from lite_fairseq.search.latency import Conditions, Measurement, read_measurements, write_measurements
 from lite_fairseq.search.space import SearchSpace, SubConfig
 
@@ -51,7 +52,9 @@ def test_the_predictor_command_fits_a_predictor_from_a_measurements_file(tmp_pat
 
     predictor = load_predictor(tmp_path / "lat.pt")
     assert SearchSpace.from_dict(predictor.space) == space
-    assert predictor.predict(space.encode(space.largest())) > predictor.predict(space.encode(space.smallest()))
+    assert predictor.meta["features"] == FEATURES
+    largest, smallest = (latency_features(space, c) for c in (space.largest(), space.smallest()))
+    assert predictor.predict(largest) > predictor.predict(smallest)
 
 
 def test_space_and_sample_print_a_space_and_valid_designs(tmp_path, capsys):

@@ -80,3 +80,10 @@ def test_the_winners_command_line_trains_a_plain_lite_transformer(searched, tiny
                   cwd=REPO, timeout=600)
     assert "LiteTransformerModel" in trained.stdout + trained.stderr
     assert (root / "winner" / "checkpoint_last.pt").is_file()
+
+
+def test_the_winner_extracts_from_the_supertransformer_as_a_plain_checkpoint(searched):
+    root, _, _, _, _ = searched
+    search_cli("extract", "--super", root / "super" / "checkpoint_last.pt", "--config", root / "winner.json",
+               "--out", root / "winner.pt")
+    assert (root / "winner.pt").is_file()

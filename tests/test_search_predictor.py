@@ -30,7 +30,7 @@ def test_the_predictor_fits_synthetic_latencies_within_5_percent_on_held_out_mea
     features, latencies = synthetic_measurements()
     predictor = fit_predictor(features, latencies, seed=3, steps=STEPS)
     report = predictor.report
-    assert report.heldout_rows == 16 and report.train_rows == 64
+    assert (report.heldout_rows, report.validation_rows, report.train_rows) == (16, 10, 54)
     assert report.heldout_mean_relative_error < 0.05, report.summary()
     predicted = predictor.predict_many(features)
     assert all(p > 0 for p in predicted)
@@ -99,3 +99,26 @@ def test_a_missing_or_damaged_predictor_file_gets_a_clear_error(tmp_path, conten
 def test_unusable_measurements_are_refused_with_the_reason(features, latencies, message):
     with pytest.raises(SearchError, match=message):
         fit_predictor(features, latencies, holdout=0.5, steps=1)
+
+
+def test_early_stopping_keeps_the_weights_of_the_step_with_the_lowest_validation_error():
+    features, latencies = synthetic_measurements()
+    # noisy latencies: a long run learns the noise, the kept step is earlier than the last
+    rng = random.Random(1)
+    noisy = [ms * rng.uniform(0.8, 1.2) for ms in latencies]
+    predictor = fit_predictor(features, noisy, seed=2, steps=1500, lr=3e-3)
+    assert predictor.report.steps < 1500 and predictor.report.steps % 25 == 0
+
+
+def test_latency_features_lie_in_0_1_and_grow_with_the_design():
+    from lite_fairseq.search.features import latency_features
+    from lite_fairseq.search.space import SearchSpace
+
+    space = SearchSpace.default()
+    rng = random.Random(0)
+    designs = [space.largest(), space.smallest()] + [space.sample(rng) for _ in range(200)]
+    rows = [latency_features(space, d) for d in designs]
+    assert len({len(r) for r in rows}) == 1
+    assert all(0.0 <= v <= 1.0 for r in rows for v in r)
+    largest, smallest = rows[0], rows[1]
+    assert all(a >= b for a, b in zip(largest, smallest)) and sum(largest) > sum(smallest)

@@ -27,6 +27,7 @@ from lite_fairseq.profiler.building import vocab_from_data_dir
 
 from . import evolve as evolution
 from .errors import SearchError
+from .features import FEATURES, latency_features
 from .latency import Conditions, designs_to_measure, measure, read_measurements, write_measurements
 from .predictor import fit_predictor, load_predictor
 from .space import SearchSpace, SearchSpaceError, lite_transformer_args
@@ -61,13 +62,17 @@ def _log(line: str) -> None:
 def _add_fit_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("latency predictor (HAT's MLP over the architecture encoding)")
     g.add_argument("--holdout", type=fraction, default=0.2, help="share of measurements held out (0.2)")
-    g.add_argument("--steps", type=positive_int, default=3000, help="full-batch Adam steps (3000)")
+    g.add_argument("--validation", type=fraction, default=0.15,
+                   help="share of the other measurements that picks the training step kept (0.15)")
+    g.add_argument("--steps", type=positive_int, default=2000, help="full-batch Adam steps at most (2000)")
     g.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate (1e-3)")
     g.add_argument("--fit-seed", type=int, default=1, help="seed of the split and the initial weights (1)")
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, allow_abbrev=False, description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=PROG, allow_abbrev=False, description=(
+        "Hardware-aware search over Lite Transformer designs (HAT over LSRA): measure latencies on this device, "
+        "fit the latency predictor, search a trained SuperTransformer under a latency limit."))
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("space", help="write (or print) the default design space as JSON, to edit")
@@ -152,9 +157,10 @@ def cmd_sample(opts) -> int:
 
 
 def _fit(measurements, space, conditions, opts):
-    predictor = fit_predictor([space.encode(m.config) for m in measurements], [m.latency_ms for m in measurements],
-                              seed=opts.fit_seed, holdout=opts.holdout, steps=opts.steps, lr=opts.lr,
-                              space=space.to_dict(), meta={"conditions": vars(conditions)})
+    predictor = fit_predictor([latency_features(space, m.config) for m in measurements],
+                              [m.latency_ms for m in measurements], seed=opts.fit_seed, holdout=opts.holdout,
+                              validation=opts.validation, steps=opts.steps, lr=opts.lr, space=space.to_dict(),
+                              meta={"conditions": vars(conditions), "features": FEATURES})
     print(predictor.report.summary())
     return predictor
 
@@ -221,13 +227,18 @@ def cmd_evolve(opts) -> int:
         raise SearchError(f"--predictor {opts.predictor}: holds no design space; fit it again with "
                           "`lite-fairseq-search predictor`")
     space = SearchSpace.from_dict(predictor.space)
+    if predictor.meta.get("features") != FEATURES:
+        raise SearchError(f"--predictor {opts.predictor}: fitted on other features than this version computes "
+                          f"({predictor.meta.get('features')!r}, not {FEATURES!r}); fit it again with "
+                          "`lite-fairseq-search predictor --measurements FILE`")
     stored = predictor.meta.get("conditions") or {}
     conditions = Conditions(**{k: v for k, v in stored.items() if k in Conditions.__dataclass_fields__})
     settings = evolution.EvolutionSettings(population=opts.population, parents=opts.parents,
                                            mutations=opts.mutations, crossovers=opts.crossovers,
                                            mutation_prob=opts.mutation_prob, iterations=opts.iterations)
     settings.check()
-    searcher = evolution.Evolution(space, fitness=lambda cfg: math.nan, predict_ms=predictor.predict,
+    searcher = evolution.Evolution(space, fitness=lambda cfg: math.nan,
+                                   predict_ms=lambda cfg: predictor.predict(latency_features(space, cfg)),
                                    latency_limit_ms=opts.latency_limit, settings=settings, log=_log)
     searcher.check_limit()  # an impossible limit is answered before the checkpoint is loaded
     fitness = SuperNetFitness(opts.super, opts.data, opts.valid_subset, opts.valid_batches, opts.max_tokens)

@@ -1,8 +1,8 @@
 """HAT's evolutionary search under a latency limit, over any design space.
 
-The space is any object with ``sample(rng)``, ``mutate(cfg, prob, rng)``, ``crossover(a, b, rng)`` and
-``encode(cfg) -> list of numbers`` (:class:`lite_fairseq.search.space.SearchSpace` is one); the latency of a design
-is predicted from its encoding, its fitness (lower is better, e.g. a validation loss) comes from a callable.
+The space is any object with ``sample(rng)``, ``mutate(cfg, prob, rng)`` and ``crossover(a, b, rng)``
+(:class:`lite_fairseq.search.space.SearchSpace` is one); a design's predicted latency and its fitness (lower is
+better, e.g. a validation loss) come from two callables.
 
 As in HAT (Wang et al., ACL 2020; defaults from its ``evo_search.py``): a population of ``population`` designs
 sampled at random, each predicted within the limit; every iteration keeps the ``parents`` fittest, adds
@@ -84,7 +84,7 @@ def _key(config) -> str:
 class Evolution:
     """One search; :meth:`run` returns the fittest design found within the limit."""
 
-    def __init__(self, space, fitness: Callable[[Any], float], predict_ms: Callable[[List[float]], float],
+    def __init__(self, space, fitness: Callable[[Any], float], predict_ms: Callable[[Any], float],
                  latency_limit_ms: float, settings: Optional[EvolutionSettings] = None,
                  rng: Optional[random.Random] = None, log: Callable[[str], None] = lambda line: None):
         if not isinstance(latency_limit_ms, (int, float)) or not math.isfinite(latency_limit_ms) \
@@ -104,7 +104,7 @@ class Evolution:
     def latency(self, config) -> float:
         key = _key(config)
         if key not in self._latency:
-            self._latency[key] = float(self.predict_fn(self.space.encode(config)))
+            self._latency[key] = float(self.predict_fn(config))
             self.predicted += 1
         value = self._latency[key]
         self.lowest_seen = min(self.lowest_seen, value)
@@ -176,7 +176,7 @@ class Evolution:
         return SearchResult(winner, history, evaluated=len(self._fitness), predicted=self.predicted)
 
 
-def evolve(space, fitness: Callable[[Any], float], predict_ms: Callable[[List[float]], float],
+def evolve(space, fitness: Callable[[Any], float], predict_ms: Callable[[Any], float],
            latency_limit_ms: float, settings: Optional[EvolutionSettings] = None, seed: int = 1,
            log: Callable[[str], None] = lambda line: None) -> SearchResult:
     """Run :class:`Evolution` with a ``random.Random(seed)``."""

@@ -4,11 +4,14 @@ HAT measures a few hundred sampled SubTransformers on the target device and fits
 hidden layers of 400 units, ReLU) that maps the architecture encoding to the latency; the search then asks the
 predictor instead of the device. Here:
 
-* features are standardised with the training rows' mean and standard deviation (a constant feature is left
-  centred, not divided), the target is the logarithm of the latency (so the squared error is, to first order, the
-  squared relative error, and a prediction is never negative);
-* a seeded permutation holds out ``holdout`` of the measurements; the MLP is trained full-batch with Adam on the
-  rest, and the mean relative error ``|predicted - measured| / measured`` on the held-out rows is reported;
+* features are divided by their largest absolute value over the training rows (they are then within [-1, 1], as
+  HAT divides by fixed norms), the target is the logarithm of the latency (so the squared error is, to first order,
+  the squared relative error, and a prediction is never negative);
+* a seeded permutation holds out ``holdout`` of the measurements for the reported error, and ``validation`` of the
+  rest for early stopping: the MLP is trained full-batch with Adam for up to ``steps`` steps on the others and the
+  weights of the step with the lowest validation error are kept (with a few hundred noisy measurements a 400-wide
+  MLP otherwise learns the noise); the mean relative error ``|predicted - measured| / measured`` on the held-out
+  rows is reported;
 * everything random (the split, the initial weights) comes from ``seed``, and the training runs on one thread:
   the same seed and data give the same predictor, bit for bit, on the same machine;
 * :meth:`LatencyPredictor.save` writes the weights, the normalisation and a caller's description of the design
@@ -52,15 +55,17 @@ class FitReport:
     heldout_mean_relative_error: float
     heldout_max_relative_error: float
     train_mean_relative_error: float
-    steps: int
+    steps: int  # the step whose weights were kept
     seed: int
+    validation_rows: int = 0
 
     def summary(self) -> str:
         held = (f"mean relative error on {self.heldout_rows} held-out measurements "
                 f"{100 * self.heldout_mean_relative_error:.2f}% (largest {100 * self.heldout_max_relative_error:.2f}%)"
                 if self.heldout_rows else "no held-out measurements (--holdout 0)")
         return (f"latency predictor: {held}; on the {self.train_rows} training measurements "
-                f"{100 * self.train_mean_relative_error:.2f}% ({self.steps} Adam steps, seed {self.seed})")
+                f"{100 * self.train_mean_relative_error:.2f}% (weights of Adam step {self.steps}, the lowest error "
+                f"on {self.validation_rows} validation measurements; seed {self.seed})")
 
 
 class LatencyPredictor:
@@ -106,10 +111,20 @@ def _relative_errors(predicted: torch.Tensor, measured: torch.Tensor) -> torch.T
     return (predicted - measured).abs() / measured
 
 
+def _split(n: int, holdout: float, validation: float, seed: int):
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_held = int(round(holdout * n))
+    n_valid = int(round(validation * (n - n_held)))
+    if n - n_held - n_valid < 2:
+        raise SearchError(f"latency predictor: {n} measurements leave {n - n_held - n_valid} to train on; measure "
+                          "more designs (--samples) or hold out fewer (--holdout)")
+    return order[:n_held], order[n_held:n_held + n_valid], order[n_held + n_valid:]
+
+
 def fit_predictor(features: Sequence[Sequence[float]], latencies_ms: Sequence[float], seed: int = 1,
-                  holdout: float = 0.2, steps: int = 3000, lr: float = 1e-3, weight_decay: float = 0.0,
+                  holdout: float = 0.2, validation: float = 0.15, steps: int = 2000, lr: float = 1e-3,
                   hidden_dim: int = HIDDEN_DIM, hidden_layers: int = HIDDEN_LAYERS, space: Any = None,
-                  meta: Optional[Dict[str, Any]] = None) -> LatencyPredictor:
+                  meta: Optional[Dict[str, Any]] = None, check_every: int = 25) -> LatencyPredictor:
     """Fit the MLP on ``features`` (one encoding per measurement) -> ``latencies_ms``; the returned predictor's
     ``report`` gives the held-out error. Raises :class:`SearchError` on unusable data."""
     x = torch.as_tensor([list(map(float, f)) for f in features], dtype=torch.float32)
@@ -120,47 +135,49 @@ def fit_predictor(features: Sequence[Sequence[float]], latencies_ms: Sequence[fl
     if not bool(torch.isfinite(x).all()) or not bool(torch.isfinite(y).all()) or bool((y <= 0).any()):
         raise SearchError("latency predictor: every latency must be a positive finite number of milliseconds and "
                           "every encoding finite")
-    if not 0.0 <= holdout < 1.0:
-        raise SearchError(f"--holdout must be in [0, 1), got {holdout}")
-    n = x.size(0)
-    n_held = int(round(holdout * n))
-    if n - n_held < 2:
-        raise SearchError(f"latency predictor: {n} measurements leave {n - n_held} to train on; measure more "
-                          "designs (--samples) or hold out fewer (--holdout)")
+    for name, value in (("--holdout", holdout), ("validation", validation)):
+        if not 0.0 <= value < 1.0:
+            raise SearchError(f"{name} must be in [0, 1), got {value}")
     if steps < 1:
         raise SearchError(f"--steps must be positive, got {steps}")
-    generator = torch.Generator().manual_seed(seed)
-    order = torch.randperm(n, generator=generator)
-    held, train = order[:n_held], order[n_held:]
-    mean = x[train].mean(0)
-    std = x[train].std(0, unbiased=False)
-    scale = torch.where(std > 0, std, torch.ones_like(std))
-    xn = (x - mean) / scale
-    target = torch.log(y)
+    held, valid, train = _split(x.size(0), holdout, validation, seed)
+    largest = x[train].abs().max(0).values
+    mean, scale = torch.zeros(x.size(1)), torch.where(largest > 0, largest, torch.ones_like(largest))
+    xn, target = (x - mean) / scale, torch.log(y)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = mlp(x.size(1), hidden_dim, hidden_layers)
-    optimizer = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
-    net.train()
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    watched = valid if valid.numel() else train
+    best_error, best_state, best_step = math.inf, None, 0
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a few hundred rows: one thread is fastest, and the result does not depend on the count
     try:
-        for _ in range(steps):
+        for step in range(1, steps + 1):
+            net.train()
             optimizer.zero_grad()
             loss = torch.mean((net(xn[train]).squeeze(1) - target[train]) ** 2)
             loss.backward()
             optimizer.step()
+            if step % check_every == 0 or step == steps:
+                with torch.no_grad():
+                    error = float(torch.mean((net(xn[watched]).squeeze(1) - target[watched]) ** 2))
+                if error < best_error:
+                    best_error, best_step = error, step
+                    best_state = {k: v.clone() for k, v in net.state_dict().items()}
     finally:
         torch.set_num_threads(threads)
+    net.load_state_dict(best_state)
     net.eval()
     with torch.no_grad():
         predicted = torch.exp(net(xn).squeeze(1))
     train_err = _relative_errors(predicted[train], y[train])
-    held_err = _relative_errors(predicted[held], y[held]) if n_held else torch.zeros(0)
-    report = FitReport(train_rows=len(train), heldout_rows=n_held,
-                       heldout_mean_relative_error=float(held_err.mean()) if n_held else math.nan,
-                       heldout_max_relative_error=float(held_err.max()) if n_held else math.nan,
-                       train_mean_relative_error=float(train_err.mean()), steps=steps, seed=seed)
+    held_err = _relative_errors(predicted[held], y[held]) if held.numel() else torch.zeros(0)
+    report = FitReport(train_rows=train.numel(), heldout_rows=held.numel(),
+                       heldout_mean_relative_error=float(held_err.mean()) if held.numel() else math.nan,
+                       heldout_max_relative_error=float(held_err.max()) if held.numel() else math.nan,
+                       train_mean_relative_error=float(train_err.mean()), steps=best_step, seed=seed,
+                       validation_rows=valid.numel())
     return LatencyPredictor(net, mean, scale, space=space, report=report, meta=meta)
 
 
