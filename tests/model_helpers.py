@@ -33,3 +33,19 @@ def forward_random_batch(model, dictionary):
     prev = random_tokens(dictionary, 3, 7, generator=g)
     with torch.no_grad():
         return model(src, torch.full((3,), 9), prev)[0]
+
+
+def incremental_logprobs(model, src, prev, reorder_at=None, new_order=None, normalize=True):
+    """Decode ``prev`` one token at a time as fairseq's generator does (reordering the hypotheses and the
+    incremental state at step ``reorder_at``); the log-probabilities of every step, ``B x T x V`` (the
+    decoder's raw outputs with ``normalize=False``)."""
+    encoder_out = model.encoder(src, src_lengths=None)
+    state, steps = {}, []
+    for t in range(prev.size(1)):
+        if reorder_at is not None and t == reorder_at:
+            model.decoder.reorder_incremental_state_scripting(state, new_order)
+            encoder_out = model.encoder.reorder_encoder_out(encoder_out, new_order)
+            prev = prev.index_select(0, new_order)
+        out, _ = model.decoder(prev[:, : t + 1], encoder_out=encoder_out, incremental_state=state)
+        steps.append(model.get_normalized_probs((out, None), log_probs=True) if normalize else out)
+    return torch.cat(steps, dim=1)

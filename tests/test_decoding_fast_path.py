@@ -7,22 +7,9 @@ import torch
 
 import lite_fairseq.modules.layers as layers
 import lite_fairseq.modules.lsra as lsra
-from model_helpers import build_model, make_dictionary, random_tokens
+from model_helpers import build_model, incremental_logprobs, make_dictionary, random_tokens
 
 TINY_K3 = ["--decoder-kernel-size-list", "[3,3,3]"]  # kernel shorter than the sentences below, as well as longer
-
-
-def _steps(model, src, prev, reorder_at=None, new_order=None):
-    encoder_out = model.encoder(src, src_lengths=None)
-    state, outs = {}, []
-    for t in range(prev.size(1)):
-        if reorder_at is not None and t == reorder_at:
-            model.decoder.reorder_incremental_state_scripting(state, new_order)
-            encoder_out = model.encoder.reorder_encoder_out(encoder_out, new_order)
-            prev = prev.index_select(0, new_order)
-        out, _ = model.decoder(prev[:, : t + 1], encoder_out=encoder_out, incremental_state=state)
-        outs.append(out)
-    return torch.cat(outs, dim=1)
 
 
 @pytest.fixture
@@ -54,10 +41,10 @@ def _model_and_data(arch="lite_transformer_tiny", args=(), batch=3, tgt_len=7, s
 def test_fast_decoding_step_equals_fairseqs_attention(calls, args, tgt_len):
     model, src, prev = _model_and_data(args=args, tgt_len=tgt_len)
     with torch.no_grad():
-        fast = _steps(model, src, prev)
+        fast = incremental_logprobs(model, src, prev, normalize=False)
         assert calls["fast"] == tgt_len * len(model.decoder.layers)
         calls["enabled"] = False
-        slow = _steps(model, src, prev)
+        slow = incremental_logprobs(model, src, prev, normalize=False)
         full, _ = model(src, None, prev)
     torch.testing.assert_close(fast, slow, atol=1e-5, rtol=0)
     torch.testing.assert_close(fast, full, atol=1e-5, rtol=0)
@@ -68,9 +55,9 @@ def test_fast_step_follows_beam_reordering(calls):
     src = src[:2].repeat_interleave(2, dim=0)  # two sentences, beams of a sentence adjacent (fairseq's layout)
     new_order = torch.tensor([1, 1, 3, 2])  # hypotheses duplicated, dropped and swapped within each sentence
     with torch.no_grad():
-        fast = _steps(model, src, prev, reorder_at=5, new_order=new_order)
+        fast = incremental_logprobs(model, src, prev, reorder_at=5, new_order=new_order, normalize=False)
         calls["enabled"] = False
-        slow = _steps(model, src, prev, reorder_at=5, new_order=new_order)
+        slow = incremental_logprobs(model, src, prev, reorder_at=5, new_order=new_order, normalize=False)
         full, _ = model(src.index_select(0, new_order), None, prev.index_select(0, new_order))
     assert calls["fast"] > 0
     torch.testing.assert_close(fast, slow, atol=1e-5, rtol=0)
@@ -98,13 +85,13 @@ def test_fast_and_fairseq_steps_share_one_incremental_state(calls, monkeypatch):
 def test_fused_projection_follows_changed_weights(calls):
     model, src, prev = _model_and_data(tgt_len=3)
     with torch.no_grad():
-        _steps(model, src, prev)  # fills the cache of fused q/k/v weights
+        incremental_logprobs(model, src, prev, normalize=False)  # fills the cache of fused q/k/v weights
         for layer in model.decoder.layers:
             for branch in layer.self_attn.branches:
                 if hasattr(branch, "q_proj"):
                     branch.q_proj.weight.mul_(1.5)
                     branch.v_proj.bias.add_(0.1)
-        fast = _steps(model, src, prev)
+        fast = incremental_logprobs(model, src, prev, normalize=False)
         full, _ = model(src, None, prev)
     torch.testing.assert_close(fast, full, atol=1e-5, rtol=0)
 
@@ -112,7 +99,7 @@ def test_fused_projection_follows_changed_weights(calls):
 def test_training_mode_keeps_fairseqs_attention(calls):
     model, src, prev = _model_and_data(tgt_len=3)
     model.train()
-    _steps(model, src, prev)
+    incremental_logprobs(model, src, prev, normalize=False)
     assert calls["fast"] == 0
 
 

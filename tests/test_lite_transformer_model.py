@@ -6,7 +6,7 @@ from fairseq.models import ARCH_MODEL_REGISTRY
 
 from lite_fairseq.models import BASELINES, PRESETS
 from lite_fairseq.models.lite_transformer import LiteTransformerModel
-from model_helpers import build_model, make_dictionary, random_tokens
+from model_helpers import build_model, incremental_logprobs, make_dictionary, random_tokens
 
 ALL_LITE_ARCHS = ("lite_transformer", "lite_transformer_tiny") + PRESETS
 
@@ -132,21 +132,6 @@ def test_decoder_is_causal(arch):
     assert not torch.allclose(a[:, 6:], b[:, 6:])
 
 
-def _incremental_logprobs(model, src, prev, reorder_at=None, new_order=None):
-    """Decode ``prev`` one token at a time like fairseq's generator does (reordering the state at a step)."""
-    encoder_out = model.encoder(src, src_lengths=None)
-    state = {}
-    steps = []
-    for t in range(prev.size(1)):
-        if reorder_at is not None and t == reorder_at:
-            model.decoder.reorder_incremental_state_scripting(state, new_order)
-            encoder_out = model.encoder.reorder_encoder_out(encoder_out, new_order)
-            prev = prev.index_select(0, new_order)
-        out, _ = model.decoder(prev[:, : t + 1], encoder_out=encoder_out, incremental_state=state)
-        steps.append(model.get_normalized_probs((out, None), log_probs=True))
-    return torch.cat(steps, dim=1)
-
-
 @pytest.mark.parametrize("arch", ALL_LITE_ARCHS)
 @pytest.mark.parametrize("tgt_len", [5, 36])  # shorter and longer than the largest kernel (31)
 def test_incremental_decoding_equals_full_forward(arch, tgt_len):
@@ -158,7 +143,7 @@ def test_incremental_decoding_equals_full_forward(arch, tgt_len):
     with torch.no_grad():
         full, _ = model(src, torch.tensor([4, 9, 9]), prev)
         full = model.get_normalized_probs((full, None), log_probs=True)
-        step = _incremental_logprobs(model, src, prev)
+        step = incremental_logprobs(model, src, prev)
     torch.testing.assert_close(step, full, atol=1e-5, rtol=0)
 
 
@@ -173,7 +158,7 @@ def test_beam_reordering_follows_the_new_order(arch):
     prev = random_tokens(d, 4, 12, g)
     new_order = torch.tensor([1, 1, 3, 2])  # hypotheses are duplicated, dropped and swapped within each sentence
     with torch.no_grad():
-        step = _incremental_logprobs(model, src, prev, reorder_at=7, new_order=new_order)
+        step = incremental_logprobs(model, src, prev, reorder_at=7, new_order=new_order)
         full, _ = model(src.index_select(0, new_order), None, prev.index_select(0, new_order))
         full = model.get_normalized_probs((full, None), log_probs=True)
     torch.testing.assert_close(step[:, 7:], full[:, 7:], atol=1e-5, rtol=0)

@@ -9,23 +9,9 @@ import torch
 
 from lite_fairseq.models.branch_options import BranchSpecError
 
-from model_helpers import build_model, make_dictionary, random_tokens
+from model_helpers import build_model, incremental_logprobs, make_dictionary, random_tokens
 
 TINY = "lite_transformer_tiny"  # d=128, 3+3 layers
-
-
-def _incremental(model, src, prev, reorder_at=None, new_order=None):
-    """Decode one token at a time as fairseq's generator does, reordering the hypotheses at one step."""
-    encoder_out = model.encoder(src, src_lengths=None)
-    state, steps = {}, []
-    for t in range(prev.size(1)):
-        if t == reorder_at:
-            model.decoder.reorder_incremental_state_scripting(state, new_order)
-            encoder_out = model.encoder.reorder_encoder_out(encoder_out, new_order)
-            prev = prev.index_select(0, new_order)
-        out, _ = model.decoder(prev[:, : t + 1], encoder_out=encoder_out, incremental_state=state)
-        steps.append(model.get_normalized_probs((out, None), log_probs=True))
-    return torch.cat(steps, dim=1)
 
 
 def test_per_layer_options_build_the_layers_they_name():
@@ -73,8 +59,8 @@ def test_incremental_decoding_and_beam_reordering_with_arbitrary_encoder_decoder
     new_order = torch.tensor([1, 1, 3, 2])  # hypotheses duplicated and swapped within each sentence
     with torch.no_grad():
         full = model.get_normalized_probs(model(src, None, prev), log_probs=True)
-        torch.testing.assert_close(_incremental(model, src, prev), full, atol=1e-5, rtol=0)
-        step = _incremental(model, src, prev, reorder_at=4, new_order=new_order)
+        torch.testing.assert_close(incremental_logprobs(model, src, prev), full, atol=1e-5, rtol=0)
+        step = incremental_logprobs(model, src, prev, reorder_at=4, new_order=new_order)
         full = model(src.index_select(0, new_order), None, prev.index_select(0, new_order))
         full = model.get_normalized_probs(full, log_probs=True)
         torch.testing.assert_close(step[:, 4:], full[:, 4:], atol=1e-5, rtol=0)
@@ -102,7 +88,7 @@ def test_presets_are_unchanged_without_the_per_layer_options():
     (["--encoder-layer-branches", "attn:1:64:4+dynamic:default:32:4"], BranchSpecError,
      r"--encoder-layer-branches \(layer 0\): branch widths 64 \+ 32 = 96 do not add up .* 128"),
     (["--encoder-layer-branches", "attn:1:128:4", "attn:1:128:4"], BranchSpecError,
-     "--encoder-layer-branches: 2 layers given for 3 layers"),
+     "--encoder-layer-branches: 2 layers' branches given for 3 layers"),
     (["--decoder-layer-branches", "attn:1:128:4++dynamic:default:0:4"], argparse.ArgumentError,
      "decoder-layer-branches.*empty branch"),
     (["--decoder-layer-branches", "attn:1:128:3"], argparse.ArgumentError, "3 heads do not divide"),

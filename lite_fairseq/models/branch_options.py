@@ -114,12 +114,17 @@ def parse_int_list(values, num_layers: int, option: str, what: str = "values") -
         raise BranchSpecError(f"{option}: no {what} given")
     if any(n < 1 for n in numbers):
         raise BranchSpecError(f"{option}: {what} must be at least 1, got {numbers}")
-    if len(numbers) == 1:
-        numbers = numbers * num_layers
-    if len(numbers) != num_layers:
-        raise BranchSpecError(f"{option}: {len(numbers)} {what} {numbers} given for {num_layers} layers; give one "
-                              "per layer (or a single value for all)")
-    return numbers
+    return per_layer(numbers, num_layers, option, f"{len(numbers)} {what} {numbers}")
+
+
+def per_layer(items: list, num_layers: int, option: str, given: str) -> list:
+    """One item per layer: a single item is repeated for every layer, any other count must equal ``num_layers``."""
+    if len(items) == 1:
+        return items * num_layers
+    if len(items) != num_layers:
+        raise BranchSpecError(f"{option}: {given} given for {num_layers} layers; give one per layer (or a single "
+                              "one for all)")
+    return items
 
 
 def parse_kernel_size_list(values, num_layers: int, option: str) -> List[int]:
@@ -130,13 +135,7 @@ def parse_kernel_size_list(values, num_layers: int, option: str) -> List[int]:
 def parse_layer_branches(values, num_layers: int, option: str) -> List[List[BranchSpec]]:
     """``--*-layer-branches``: one word per layer, the layer's branches joined by ``+``
     (``attn:1:64:2+dynamic:default:192:4``); a single word is used for every layer."""
-    words = [values] if isinstance(values, str) else list(values or [])
-    groups = []
-    for word in words:
-        for group in str(word).replace("[", " ").replace("]", " ").replace(",", " ").split():
-            group = group.strip().strip("'\"")
-            if group:
-                groups.append(group)
+    groups = split_list_argument(values)
     if not groups:
         raise BranchSpecError(f"{option}: no layers given; write one word per layer, e.g. "
                               "attn:1:64:2+dynamic:default:192:4")
@@ -147,9 +146,4 @@ def parse_layer_branches(values, num_layers: int, option: str) -> List[List[Bran
             raise BranchSpecError(f"{option}: empty branch in {group!r} (layer {i}); join a layer's branches with a "
                                   "single '+', e.g. attn:1:64:2+dynamic:default:192:4")
         layers.append([parse_branch_spec(p, f"{option} (layer {i})") for p in pieces])
-    if len(layers) == 1:
-        layers = layers * num_layers
-    if len(layers) != num_layers:
-        raise BranchSpecError(f"{option}: {len(layers)} layers given for {num_layers} layers; give one word per "
-                              "layer (or a single word for all)")
-    return layers
+    return per_layer(layers, num_layers, option, f"{len(layers)} layers' branches")

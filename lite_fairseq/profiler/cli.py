@@ -17,6 +17,8 @@ import json
 import sys
 from typing import List, Optional
 
+from lite_fairseq.command_line import report_user_errors
+
 from .building import ProfilerError, architectures
 from .counting import DECODER_MODES, PAPER_SRC_LEN, PAPER_TGT_LEN, profile
 from .latency import PAPER_BUDGET_PAIRS, format_latency, measure_pairs, results_to_dict
@@ -104,11 +106,7 @@ def run(argv: Optional[List[str]] = None) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    try:
-        return run(argv)
-    except ProfilerError as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 2
+    return report_user_errors(run, argv, PROG, (ProfilerError,))
 
 
 def console_main() -> None:

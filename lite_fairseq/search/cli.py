@@ -22,11 +22,14 @@ from pathlib import Path
 from typing import List, Optional
 
 from lite_fairseq.checkpoint_safety import CheckpointLoadError
+from lite_fairseq.command_line import report_user_errors
 from lite_fairseq.profiler import ProfilerError
 from lite_fairseq.profiler.building import vocab_from_data_dir
 
 from . import evolve as evolution
 from .errors import SearchError
+from . import extract
+from .extract import ExtractError
 from .features import FEATURES, latency_features
 from .latency import Conditions, designs_to_measure, measure, read_measurements, write_measurements
 from .predictor import fit_predictor, load_predictor
@@ -129,12 +132,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tokens", type=positive_int, default=4096, help="tokens per validation batch (4096)")
     p.add_argument("--no-measure", action="store_true", help="do not time the winner (predicted latency only)")
 
-    try:
-        from . import extract
-    except ImportError:  # the extraction is another part of the search; without it there is no sub-command
-        extract = None
-    if extract is not None and hasattr(extract, "register"):
-        extract.register(sub)
+    extract.register(sub)
     return parser
 
 
@@ -272,23 +270,11 @@ def run(argv: Optional[List[str]] = None) -> int:
     return handler(opts)
 
 
-def _user_errors() -> tuple:
-    errors = [SearchError, SearchSpaceError, ProfilerError, CheckpointLoadError]
-    try:
-        from .extract import ExtractError
-    except ImportError:
-        pass
-    else:
-        errors.append(ExtractError)
-    return tuple(errors)
+USER_ERRORS = (SearchError, SearchSpaceError, ProfilerError, CheckpointLoadError, ExtractError)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    try:
-        return run(argv)
-    except _user_errors() as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 2
+    return report_user_errors(run, argv, PROG, USER_ERRORS)
 
 
 def console_main() -> None:

@@ -20,7 +20,8 @@ from typing import Dict, List, Sequence, Tuple
 
 from lite_fairseq.modules import CONV_TYPES
 
-from .subconfig import DECODER_LAYER_FIELDS, ENCODER_LAYER_FIELDS, SearchSpaceError, SubConfig
+from .subconfig import (DECODER_LAYER_FIELDS, ENCODER_LAYER_FIELDS, SearchSpaceError, SubConfig, checked_fields,
+                        fields_as_dict)
 
 __all__ = ["DECODER_LAYER_FIELDS", "ENCODER_LAYER_FIELDS", "SearchSpace", "SearchSpaceError", "SubConfig",
            "lite_transformer_args"]
@@ -111,19 +112,12 @@ class SearchSpace:
         return cls()
 
     def to_dict(self) -> Dict:
-        return {f.name: (list(v) if isinstance(v, tuple) else v)
-                for f, v in ((f, getattr(self, f.name)) for f in dataclasses.fields(self))}
+        return fields_as_dict(self)
 
     @classmethod
     def from_dict(cls, d) -> "SearchSpace":
         """Fields left out take the default space's values; an unknown field is refused with the known ones."""
-        if not isinstance(d, dict):
-            raise SearchSpaceError(f"a search space must be a mapping of fields, got {type(d).__name__}")
-        names = [f.name for f in dataclasses.fields(cls)]
-        unknown = [k for k in d if k not in names]
-        if unknown:
-            raise SearchSpaceError(f"search space: unknown field(s) {', '.join(map(str, unknown))}; the fields are "
-                                   f"{', '.join(names)}")
+        checked_fields(cls, d, "search space", "a search space must be a mapping of fields")
         return cls(**d)
 
     @classmethod

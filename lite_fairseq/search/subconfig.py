@@ -26,6 +26,25 @@ DECODER_LAYER_FIELDS = ("decoder_ffn_dims", "decoder_attn_dims", "decoder_attn_h
                         "decoder_kernel_sizes", "decoder_ende_heads", "decoder_ende_layers")
 
 
+def fields_as_dict(obj) -> Dict:
+    """A dataclass's fields as plain JSON values (tuples become lists)."""
+    return {f.name: (list(v) if isinstance(v, tuple) else v)
+            for f, v in ((f, getattr(obj, f.name)) for f in dataclasses.fields(obj))}
+
+
+def checked_fields(cls, d, what: str, mapping: str) -> list:
+    """The field names of dataclass ``cls`` after checking that ``d`` is a mapping with no unknown field; the
+    messages name ``what`` is being read and the ``mapping`` expected."""
+    if not isinstance(d, dict):
+        raise SearchSpaceError(f"{mapping}, got {type(d).__name__}")
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = [k for k in d if k not in names]
+    if unknown:
+        raise SearchSpaceError(f"{what}: unknown field(s) {', '.join(map(str, unknown))}; the fields are "
+                               f"{', '.join(names)}")
+    return names
+
+
 @dataclass(frozen=True)
 class SubConfig:
     """One SubTransformer. Per-layer fields are tuples with one entry per layer of their side."""
@@ -109,22 +128,15 @@ class SubConfig:
                                        f"1..encoder_layers ({self.encoder_layers})")
 
     def to_dict(self) -> Dict:
-        return {f.name: (list(v) if isinstance(v, tuple) else v)
-                for f, v in ((f, getattr(self, f.name)) for f in dataclasses.fields(self))}
+        return fields_as_dict(self)
 
     @classmethod
     def from_dict(cls, d) -> "SubConfig":
-        if not isinstance(d, dict):
-            raise SearchSpaceError(f"a SubTransformer config must be a JSON object of fields, got {type(d).__name__}")
-        names = [f.name for f in dataclasses.fields(cls)]
+        names = checked_fields(cls, d, "SubConfig", "a SubTransformer config must be a JSON object of fields")
         missing = [n for n in names if n not in d]
         if missing:
             raise SearchSpaceError(f"SubConfig: missing field(s) {', '.join(missing)}; a config lists every field "
                                    "(write one with SubConfig.to_json)")
-        unknown = [k for k in d if k not in names]
-        if unknown:
-            raise SearchSpaceError(f"SubConfig: unknown field(s) {', '.join(map(str, unknown))}; the fields are "
-                                   f"{', '.join(names)}")
         return cls(**{n: d[n] for n in names})
 
     def to_json(self) -> str:
