@@ -47,24 +47,23 @@ def layer_branches_token(token: str) -> str:
     return token
 
 
-def positive_int_token(token: str) -> str:
-    for piece in split_list_argument(token):
-        try:
-            if int(piece) < 1:
-                raise ValueError
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected positive integers, got {piece!r}") from None
-    return token
+def positive_ints(what: str):
+    """argparse type: a word of positive integers (``7``, ``[3,7,15]``), checked; keeps the text (checkpoints store
+    text). ``what`` names the values in the message."""
+    def check(token: str) -> str:
+        for piece in split_list_argument(token):
+            try:
+                if int(piece) < 1:
+                    raise ValueError
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"{what} must be positive integers, got {piece!r}") from None
+        return token
+    check.__name__ = "positive_ints"
+    return check
 
 
-def kernel_size_token(token: str) -> str:
-    for piece in split_list_argument(token):
-        try:
-            if int(piece) < 1:
-                raise ValueError
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"kernel sizes must be positive integers, got {piece!r}") from None
-    return token
+positive_int_token = positive_ints("values")
+kernel_size_token = positive_ints("kernel sizes")
 
 
 def add_lite_transformer_args(parser):
