@@ -102,7 +102,7 @@ def exports(args, sources_dir: str) -> Dict[str, str]:
 
                 model, model_args, task = exporter.load_checkpoint(args.path, sources_dir)
                 spec = read_model(model, model_args)
-                exporter._quiet_exporters()
+                exporter.quiet_exporters()
             start = time.perf_counter()
             exporter.export(spec, task.source_dictionary, task.target_dictionary, out, fmt, int8=int8,
                             max_target_len=args.max_target_len, max_batch=max(2, *args.beams), int8_recipe=recipe)

@@ -191,7 +191,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     global clock
     clock = time.process_time if args.cpu_time else time.perf_counter
-    exporter._quiet_exporters()
+    exporter.quiet_exporters()
     workdir = args.workdir or tempfile.mkdtemp(prefix="deploy_latency_")
     print(f"batch 1, {args.threads} thread(s), {args.src_len}-token source, {args.steps} decoder steps, "
           f"vocabulary {args.vocab}, median of {args.repeats}; throughput: {args.sentences} sentences of 10-40 "

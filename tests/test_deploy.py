@@ -142,6 +142,19 @@ def test_agreement_benchmark_counts_hypotheses_identical_to_fairseq_generate(onn
     assert f"{n}/{n} (100.0%)" in rows["4"] and "+0.00" in rows["4"] and rows["4"].endswith("yes")
 
 
+def test_latency_benchmark_times_one_engine_per_onnx_int8_recipe():
+    import deploy_latency  # benchmarks/, importable through tests/helpers.py
+
+    def names(*argv):
+        args = deploy_latency.argparse.Namespace(formats=["onnx", "executorch"], onnx_int8_recipes=list(argv))
+        return [(name, int8, recipe) for name, _, int8, recipe in deploy_latency._variants(args)]
+
+    assert names(None) == [("onnx", False, None), ("onnx int8", True, None), ("executorch", False, None),
+                           ("executorch int8", True, None)]
+    assert names("nbits8", "dynamic-per-tensor")[1:3] == [("onnx int8 nbits8", True, "nbits8"),
+                                                          ("onnx int8 dynamic-per-tensor", True, "dynamic-per-tensor")]
+
+
 def test_export_directory_holds_programs_dictionaries_manifest_and_runtime(onnx_export):
     names = sorted(p.name for p in Path(onnx_export).iterdir())
     assert names == ["decoder_step.onnx", "dict.de.txt", "dict.en.txt", "encoder.onnx", "manifest.json",

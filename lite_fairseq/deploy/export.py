@@ -141,7 +141,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _quiet_exporters() -> None:
+def quiet_exporters() -> None:
     """The exporters log every graph pass at INFO/DEBUG; keep the console to warnings."""
     logging.getLogger().setLevel(logging.WARNING)
     for name in ("onnxscript", "onnx_ir", "torch.onnx", "executorch", "torch._export", "root"):
@@ -155,7 +155,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         from .adapter import read_model
 
         spec = read_model(model, model_args)
-        _quiet_exporters()
+        quiet_exporters()
         langs = (getattr(task.cfg, "source_lang", None) or "src", getattr(task.cfg, "target_lang", None) or "tgt")
         manifest = export(spec, task.source_dictionary, task.target_dictionary, args.out, args.format,
                           args.int8, args.max_target_len, args.max_batch, langs, args.int8_recipe)
