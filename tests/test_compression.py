@@ -14,7 +14,7 @@ import pytest
 import torch
 from fairseq import checkpoint_utils
 
-from helpers import BENCHMARKS, USER_DIR, run, subprocess_env
+from helpers import USER_DIR
 from model_helpers import build_model, forward_random_batch, make_dictionary
 
 import lite_fairseq  # noqa: F401
@@ -477,37 +477,3 @@ def test_cpu_int8_override_refused_for_fairseq_transformer(tiny_data_bin, run_cl
     torch.save(state, path)
     with pytest.raises(CheckpointLoadError, match="cpu_int8.*supported by lite_transformer"):
         checkpoint_utils.load_checkpoint_to_cpu(str(path), {"cpu_int8": True})
-
-
-@pytest.mark.slow  # trains or decodes through the command line
-def test_compression_sweep_script(trained_checkpoint, tiny_data_bin, tmp_path):
-    """benchmarks/compression_sweep.sh end to end (2 fine-tuning updates a row): the dense control and one row
-    pruned gradually (the default), then one row pruned once and fine-tuned with the masks (SWEEP_PRUNE=oneshot)."""
-    knobs = dict(SWEEP_SPARSITIES="0 0.5", SWEEP_UPDATES="2", SWEEP_BEAM="2")
-
-    def sweep(out, **more):
-        proc = run(["bash", BENCHMARKS / "compression_sweep.sh", tiny_data_bin, trained_checkpoint, out,
-                    *TRAIN_OPTS[:3]], env=subprocess_env(**{**knobs, **more}), timeout=600)
-        return proc, (out / "summary.txt").read_text().splitlines()
-
-    proc, rows = sweep(tmp_path / "sweep")
-    assert "gradual pruning (target reached at update 1, a step every 1)" in proc.stdout
-    assert [r.split()[0] for r in rows] == ["0", "0.5"]
-    ratios = [float(r.split()[2].rstrip("x")) for r in rows]
-    assert 3.0 < ratios[0] < ratios[1]  # 8-bit alone, then 8-bit + half the weights gone
-    for r in rows:
-        for bleu in r.split()[3:6]:
-            assert 0.0 <= float(bleu) <= 100.0
-    for row in ("s0", "s0.5"):
-        stored = torch.load(tmp_path / "sweep" / row / "compressed.pt", weights_only=True)[storage.MARKER]
-        dense = storage.decompress_state_dict(stored)
-        sparsity = _prunable_sparsity(dense)
-        assert (sparsity >= 0.5 - 1e-4) if row == "s0.5" else (sparsity < 0.1), (row, sparsity)
-
-    _, rows = sweep(tmp_path / "oneshot", SWEEP_PRUNE="oneshot", SWEEP_SPARSITIES="0.5", SWEEP_ORIGINAL_BLEU="12.3")
-    assert [r.split()[0] for r in rows] == ["0.5"] and rows[0].split()[3] == "12.3"
-    stored = torch.load(tmp_path / "oneshot" / "s0.5" / "compressed.pt", weights_only=True)[storage.MARKER]
-    masks = load_masks(tmp_path / "oneshot" / "s0.5" / "pruned" / "masks.pt")
-    dense = storage.decompress_state_dict(stored)
-    kept = sum(int(dense[n].count_nonzero()) for n in masks)
-    assert kept <= 0.5 * sum(m.numel() for m in masks.values()) + 1
