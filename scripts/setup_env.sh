@@ -11,9 +11,9 @@ if [ ! -x "$venv/bin/python" ]; then
   echo "[setup] creating virtual environment $venv"
   "$python" -m venv "$venv"
 fi
-# One resolver pass over every pinned list (not one pip run per file), and no byte-compiling of the ~20k installed
-# modules up front: Python compiles the few the package imports on first use.
-pip=("$venv/bin/python" -m pip --disable-pip-version-check install -q --no-compile)
+# One resolver pass over every pinned list (not one pip run per file). pip byte-compiles what it installs: without
+# it the first command a user runs compiles fairseq there and prints fairseq's SyntaxWarnings (invalid escapes).
+pip=("$venv/bin/python" -m pip --disable-pip-version-check install -q)
 lists=(-r "$root/requirements.txt")
 echo "[setup] installing pinned dependencies (requirements.txt)"
 if [ "${LITE_FAIRSEQ_DEV:-1}" != "0" ]; then
