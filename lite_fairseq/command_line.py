@@ -3,13 +3,13 @@ exit code 2 (argparse's code for bad usage), never a traceback. The commands pas
 "bad input" (a malformed option, an unreadable or corrupt file); anything else is a bug and keeps its traceback."""
 
 import sys
-from typing import Callable, List, Optional, Tuple, Type
+from typing import Callable, Tuple, Type
 
 
-def report_user_errors(run: Callable[[Optional[List[str]]], int], argv: Optional[List[str]], prog: str,
-                       errors: Tuple[Type[BaseException], ...]) -> int:
+def report_user_errors(action: Callable[[], int], prog: str, errors: Tuple[Type[BaseException], ...]) -> int:
+    """Run ``action`` (a command's work, returning its exit code); a user's mistake becomes one line and code 2."""
     try:
-        return run(argv)
+        return action()
     except errors as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 2

@@ -32,6 +32,7 @@ from typing import Dict, Optional, Tuple
 import torch
 
 from lite_fairseq.checkpoint_safety import CheckpointLoadError, load_checkpoint
+from lite_fairseq.command_line import report_user_errors
 
 from . import storage
 from .pruning import SCOPES, apply_masks, load_masks, magnitude_prune, save_masks, sparsity_of
@@ -200,11 +201,8 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     args.sparsity_given = any(a == "--sparsity" or a.startswith("--sparsity=") for a in argv)
-    try:
-        return args.func(args)
-    except (CheckpointLoadError, ValueError, FileNotFoundError) as e:
-        print(f"lite-fairseq-compress: error: {e}", file=sys.stderr)
-        return 2
+    return report_user_errors(lambda: args.func(args), "lite-fairseq-compress",
+                              (CheckpointLoadError, ValueError, FileNotFoundError))
 
 
 def console_main():

@@ -106,7 +106,7 @@ def run(argv: Optional[List[str]] = None) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    return report_user_errors(run, argv, PROG, (ProfilerError,))
+    return report_user_errors(lambda: run(argv), PROG, (ProfilerError,))
 
 
 def console_main() -> None:

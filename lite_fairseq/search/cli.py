@@ -274,7 +274,7 @@ USER_ERRORS = (SearchError, SearchSpaceError, ProfilerError, CheckpointLoadError
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    return report_user_errors(run, argv, PROG, USER_ERRORS)
+    return report_user_errors(lambda: run(argv), PROG, USER_ERRORS)
 
 
 def console_main() -> None:
