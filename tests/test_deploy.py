@@ -245,17 +245,20 @@ def test_onnx_int8_recipes_quantise_every_projection_including_the_output(onnx_t
         assert np.abs(probs[recipe] - probs["float32"]).max() < 0.05, recipe
 
 
-def _step_programs(model, arch, args, max_len=24):
+def _step_programs(model, arch, args, max_len=24, as_matmul=False):
     spec = read_model(model, parse_model_args(arch, args))
-    return spec, graphs.EncoderProgram(spec).eval(), graphs.DecoderStepProgram(spec, max_len).eval()
+    return (spec, graphs.EncoderProgram(spec, as_matmul).eval(),
+            graphs.DecoderStepProgram(spec, max_len, as_matmul).eval())
 
 
-@pytest.mark.parametrize("conv", ["dynamic", "lightweight"])
-def test_decoder_step_state_matches_fairseq_incremental_decoding_with_beam_reordering(conv):
-    """Kernel 15 over 8 steps (K > T) and the rows permuted between steps, as a beam search does."""
-    args = [*map(str, SMALL), "--encoder-conv-type", conv, "--decoder-conv-type", conv, "--decoder-glu", "False"]
+@pytest.mark.parametrize("conv,glu,as_matmul", [("dynamic", "False", False), ("lightweight", "False", True),
+                                                ("dynamic", "True", True)])
+def test_decoder_step_state_matches_fairseq_incremental_decoding_with_beam_reordering(conv, glu, as_matmul):
+    """Kernel 15 over 8 steps (K > T) and the rows permuted between steps, as a beam search does; the linear layers
+    as ``linear`` (the ExecuTorch programs) and as ``MatMul`` + ``Add`` (the ONNX ones)."""
+    args = [*map(str, SMALL), "--encoder-conv-type", conv, "--decoder-conv-type", conv, "--decoder-glu", glu]
     model = build_model("lite_transformer_tiny", args).eval()
-    spec, encoder, step = _step_programs(model, "lite_transformer_tiny", args)
+    spec, encoder, step = _step_programs(model, "lite_transformer_tiny", args, as_matmul=as_matmul)
     src = torch.tensor([[5, 9, 7, 11, 2]])
     rows, steps = 3, 8
     gen = torch.Generator().manual_seed(0)
