@@ -1,5 +1,6 @@
 """Deployment latency (issue 14): fairseq's eager SequenceGenerator beside the ExecuTorch and onnxruntime exports,
-float32 and int8, side by side in one run.
+float32 and int8, side by side in one run (the repeats of the engines of an architecture taken in turn; ``--also
+NAME=DIR`` adds existing export directories, e.g. an earlier exporter's, as more engines).
 
 For each architecture (untrained, built with :func:`lite_fairseq.profiler.building.build`; latency does not depend
 on the weights) it prints
@@ -46,15 +47,19 @@ ENGINES = ("executorch", "onnx")
 clock = time.perf_counter  # time.process_time with --cpu-time
 
 
-def _median_ms(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
+def _interleaved_ms(fns: Dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> Dict[str, float]:
+    """Median ms of each function, the repeats taken in turn (one of each, then the next round), so that a change
+    in the machine's load reaches every engine alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times: Dict[str, List[float]] = {name: [] for name in fns}
     for _ in range(repeats):
-        start = clock()
-        fn()
-        times.append((clock() - start) * 1e3)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            start = clock()
+            fn()
+            times[name].append((clock() - start) * 1e3)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def _sources(vocab: int, lengths: List[int], eos: int, seed: int = 0) -> List[np.ndarray]:
@@ -108,6 +113,13 @@ def _export_engines(built, args, workdir: str) -> Dict[str, Translator]:
     return engines
 
 
+def _named_dir(text: str):
+    name, sep, directory = text.partition("=")
+    if not sep or not name or not os.path.isfile(os.path.join(directory, "manifest.json")):
+        raise argparse.ArgumentTypeError(f"{text!r}: give NAME=DIR, DIR an export directory with a manifest.json")
+    return name, directory
+
+
 def _program_mb(translator: Translator) -> float:
     return sum(p["bytes"] for p in translator.manifest["programs"].values()) / 1e6
 
@@ -126,16 +138,24 @@ def bench_arch(arch: str, args, workdir: str) -> List[str]:
         runners[name] = (lambda t: lambda beam, steps: (
             lambda src: t.search(src, beam=beam, max_len_a=0, max_len_b=steps, min_len=steps)))(tr)
         runners[name].size = _program_mb(tr)
+    for name, directory in args.also:
+        tr = Translator(directory, threads=args.threads)
+        if tr.manifest["arch"] == arch:
+            runners[name] = (lambda t: lambda beam, steps: (
+                lambda src: t.search(src, beam=beam, max_len_a=0, max_len_b=steps, min_len=steps)))(tr)
+            runners[name].size = _program_mb(tr)
+    greedy = _interleaved_ms({n: (lambda m=m: m(1, args.steps)(one)) for n, m in runners.items()}, args.repeats)
+    beam = _interleaved_ms({n: (lambda m=m: m(args.beam, args.steps)(one)) for n, m in runners.items()}, args.repeats)
+    throughput = {}
     for name, make in runners.items():
-        greedy = _median_ms(lambda make=make: make(1, args.steps)(one), args.repeats)
-        beam = _median_ms(lambda make=make: make(args.beam, args.steps)(one), args.repeats)
         start = clock()
         for src in many:
             make(1, src.shape[1])(src)
-        throughput = steps_total / (clock() - start)
+        throughput[name] = steps_total / (clock() - start)
+    for name, make in runners.items():
         size = getattr(make, "size", None)
-        rows.append(f"  {arch:<28}{name:<18}{greedy:>10.1f}{beam:>12.1f}{throughput:>12.0f}"
-                    f"{macs / (greedy / 1e3) / 1e9:>12.2f}{'' if size is None else f'{size:>10.1f}':>10}")
+        rows.append(f"  {arch:<28}{name:<18}{greedy[name]:>10.1f}{beam[name]:>12.1f}{throughput[name]:>12.0f}"
+                    f"{macs / (greedy[name] / 1e3) / 1e9:>12.2f}{'' if size is None else f'{size:>10.1f}':>10}")
     return rows
 
 
@@ -183,6 +203,9 @@ def main(argv=None) -> int:
                              "default: the exporter's default recipe only, engine 'onnx int8')")
     parser.add_argument("--reuse", action="store_true",
                         help="decode with the exports already in --workdir instead of exporting again")
+    parser.add_argument("--also", nargs="+", default=[], type=_named_dir, metavar="NAME=DIR",
+                        help="also time these existing export directories (e.g. made by an earlier version of the "
+                             "exporter), each beside the architecture its manifest names, as engine NAME")
     parser.add_argument("--bleu-checkpoint")
     parser.add_argument("--bleu-data")
     parser.add_argument("--bleu-src")

@@ -178,6 +178,27 @@ sys.meta_path.insert(0, _Block())
 """
 
 
+def test_onnx_lite_decoder_step_graph_stays_slim(onnx_export, tmp_path):
+    """The exported Lite decoder step runs few nodes (each costs onnxruntime a dispatch whatever its size): per
+    layer one weight product for the attention's q, k and v together and one for each other projection (9), the
+    convolution's taps in one product (no ReduceSum), no transposes but the keys' (fused into the scores' product),
+    and 94 nodes after onnxruntime's optimisations for these 2 layers (137 before the graph was slimmed)."""
+    import onnx
+    import onnxruntime as ort
+
+    graph = onnx.load(str(onnx_export / "decoder_step.onnx")).graph
+    weights = {i.name for i in graph.initializer}
+    ops = [n.op_type for n in graph.node]
+    layers = 2  # SMALL
+    assert sum(n.op_type in ("MatMul", "Gemm") and bool(weights & set(n.input)) for n in graph.node) == 9 * layers + 1
+    assert "ReduceSum" not in ops and ops.count("Transpose") == 2 * layers
+    options = ort.SessionOptions()
+    options.optimized_model_filepath = str(tmp_path / "optimised.onnx")
+    ort.InferenceSession(str(onnx_export / "decoder_step.onnx"), options, providers=["CPUExecutionProvider"])
+    optimised = onnx.load(options.optimized_model_filepath).graph.node
+    assert len(optimised) <= 96, sorted(n.op_type for n in optimised)
+
+
 def test_copied_runtime_decodes_without_fairseq_or_torch(onnx_export, generated, sources, tmp_path):
     (tmp_path / "sitecustomize.py").write_text(BLOCKER.replace("{BLOCKED!r}", repr({"fairseq", "torch"})))
     env = dict(cli_env(), PYTHONPATH=str(tmp_path))

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import spec as S
-from .layers import Attention, Convolution, Dense, Layer, columns, norm
+from .layers import Attention, Dense, Layer, columns, norm
 
 
 def state_layout(decoder: S.Side, max_len: int) -> List[Tuple[str, Tuple]]:
