@@ -54,10 +54,12 @@ def _interleaved_ms(fns: Dict[str, Callable[[], object]], repeats: int, warmup: 
         for _ in range(warmup):
             fn()
     times: Dict[str, List[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
+    names = list(fns)
+    for r in range(repeats):
+        # every other round reversed: no engine always follows the same one (caches, the eager run's allocations)
+        for name in names if r % 2 == 0 else names[::-1]:
             start = clock()
-            fn()
+            fns[name]()
             times[name].append((clock() - start) * 1e3)
     return {name: statistics.median(t) for name, t in times.items()}
 
@@ -133,7 +135,7 @@ def bench_arch(arch: str, args, workdir: str) -> List[str]:
     many = _sources(args.vocab, [10 + (7 * i) % 31 for i in range(args.sentences)], eos, seed=1)
     steps_total = sum(s.shape[1] for s in many)
     rows = []
-    runners = {"fairseq eager": lambda beam, steps: Eager(built, beam, steps)}
+    runners = {} if args.no_eager else {"fairseq eager": lambda beam, steps: Eager(built, beam, steps)}
     for name, tr in _export_engines(built, args, workdir).items():
         runners[name] = (lambda t: lambda beam, steps: (
             lambda src: t.search(src, beam=beam, max_len_a=0, max_len_b=steps, min_len=steps)))(tr)
@@ -203,6 +205,7 @@ def main(argv=None) -> int:
                              "default: the exporter's default recipe only, engine 'onnx int8')")
     parser.add_argument("--reuse", action="store_true",
                         help="decode with the exports already in --workdir instead of exporting again")
+    parser.add_argument("--no-eager", action="store_true", help="leave fairseq's eager decoding out")
     parser.add_argument("--also", nargs="+", default=[], type=_named_dir, metavar="NAME=DIR",
                         help="also time these existing export directories (e.g. made by an earlier version of the "
                              "exporter), each beside the architecture its manifest names, as engine NAME")
