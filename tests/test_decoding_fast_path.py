@@ -16,17 +16,20 @@ TINY_K3 = ["--decoder-kernel-size-list", "[3,3,3]"]  # kernel shorter than the s
 def calls(monkeypatch):
     """Counts the fast steps taken; ``calls.off()`` sends every step through fairseq's MultiheadAttention."""
     counter = {"fast": 0, "enabled": True}
-    real_use, real_step = lsra.use_fast_step, lsra.self_attention_step
+    real_use = lsra.use_fast_step
 
     def use(*args, **kwargs):
         return counter["enabled"] and real_use(*args, **kwargs)
 
-    def step(*args, **kwargs):
-        counter["fast"] += 1
-        return real_step(*args, **kwargs)
+    def counted(real):
+        def step(*args, **kwargs):
+            counter["fast"] += 1
+            return real(*args, **kwargs)
+        return step
 
     monkeypatch.setattr(lsra, "use_fast_step", use)
-    monkeypatch.setattr(lsra, "self_attention_step", step)
+    for name in ("self_attention_step", "self_attention_rows"):  # the module-by-module and the layer step
+        monkeypatch.setattr(lsra, name, counted(getattr(lsra, name)))
     return counter
 
 

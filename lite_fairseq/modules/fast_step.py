@@ -27,6 +27,7 @@ from fairseq.modules import MultiheadAttention
 from torch import Tensor
 
 ENABLED = True  # False: every step through fairseq's code (benchmarks/decoding_fast_path_ab.py measures both)
+LAYER_STEP = True  # False: keep the attention fast paths but run each decoder layer's step module by module
 STATE_KEY = "attn_state"  # the key fairseq's MultiheadAttention keeps its incremental state under
 
 
@@ -56,6 +57,28 @@ class FusedQKV:
         return self.weight, self.bias
 
 
+def linear_rows(linear: nn.Module, x: Tensor) -> Tensor:
+    """``linear`` over the rows of a 2-D ``x``: a plain ``nn.Linear`` as one ``F.linear`` (one fused ``addmm``, no
+    module call), any other module (an int8 one) through its own forward."""
+    if type(linear) is nn.Linear:
+        return F.linear(x, linear.weight, linear.bias)
+    return linear(x)
+
+
+def layer_norm_rows(norm: nn.Module, x: Tensor) -> Tensor:
+    """``norm(x)`` without the module call for torch's own ``LayerNorm`` (what fairseq builds on a CPU)."""
+    if type(norm) is nn.LayerNorm:
+        return F.layer_norm(x, norm.normalized_shape, norm.weight, norm.bias, norm.eps)
+    return norm(x)
+
+
+def eval_dropout(dropout: nn.Module, x: Tensor) -> Tensor:
+    """A ``FairseqDropout`` that is a no-op (eval mode, not applied at inference, or p = 0) issues no call."""
+    if dropout.p > 0 and (dropout.training or getattr(dropout, "apply_during_inference", False)):
+        return dropout(x)
+    return x
+
+
 def _plain_linear(p) -> bool:
     """A float ``nn.Linear`` with a bias: not an int8 one (torch.ao's module or torchao's tensor subclass)."""
     return type(p) is nn.Linear and p.bias is not None and type(p.weight.data) is torch.Tensor
@@ -72,11 +95,16 @@ def can_fuse(mha: MultiheadAttention) -> bool:
 def self_attention_step(mha: MultiheadAttention, fused: FusedQKV, x: Tensor, incremental_state) -> Tensor:
     """One new token ``x`` (``1 x B x C``, any strides) through self-attention over the cached keys and values;
     returns ``1 x B x C``. The caller checks that the fast path applies (:func:`can_fuse`, eval mode, no masks)."""
-    _, B, C = x.shape
+    return self_attention_rows(mha, fused, x[0], incremental_state).unsqueeze(0)
+
+
+def self_attention_rows(mha: MultiheadAttention, fused: FusedQKV, x: Tensor, incremental_state) -> Tensor:
+    """:func:`self_attention_step` on the new token's rows: ``x`` is ``B x C`` (any strides), returns ``B x C``."""
+    B, C = x.shape
     H = mha.num_heads
     D = C // H
     weight, bias = fused.get(mha)
-    qkv = torch.addmm(bias, x[0], weight.t()).view(B, 3, H, 1, D)
+    qkv = torch.addmm(bias, x, weight.t()).view(B, 3, H, 1, D)
     q, k, v = qkv.unbind(1)  # each B x H x 1 x D
     state = mha.get_incremental_state(incremental_state, STATE_KEY) or {}
     prev_key, prev_value = state.get("prev_key"), state.get("prev_value")
@@ -89,8 +117,7 @@ def self_attention_step(mha: MultiheadAttention, fused: FusedQKV, x: Tensor, inc
     state["prev_key_padding_mask"] = None
     mha.set_incremental_state(incremental_state, STATE_KEY, state)
     out = F.scaled_dot_product_attention(q, k, v, scale=mha.scaling)  # B x H x 1 x D
-    out = F.linear(out.view(B, C), mha.out_proj.weight, mha.out_proj.bias)
-    return out.unsqueeze(0)
+    return F.linear(out.view(B, C), mha.out_proj.weight, mha.out_proj.bias)
 
 
 def use_fast_step(mha: MultiheadAttention, x: Tensor, incremental_state, key_padding_mask, attn_mask,
