@@ -117,9 +117,14 @@ class LiteTransformerDecoder(FairseqIncrementalDecoder):
                 if n not in joined:
                     joined[n] = join_encoder_layers(encoder_out, n, enc, enc_mask)
                 layer_enc, layer_enc_mask = joined[n]
-            x, layer_attn = layer(x, layer_enc, layer_enc_mask, incremental_state, self_attn_mask=self_attn_mask,
-                                  self_attn_padding_mask=self_attn_padding_mask,
-                                  need_attn=idx == alignment_layer)
+            if layer.can_decode_step(x, layer_enc, incremental_state, self_attn_mask, self_attn_padding_mask):
+                # one decoding step at inference; only the alignment layer's attention weights are read below
+                x, layer_attn = layer.decode_step(x[0], layer_enc is not None, incremental_state,
+                                                  need_weights=idx == alignment_layer)
+            else:
+                x, layer_attn = layer(x, layer_enc, layer_enc_mask, incremental_state,
+                                      self_attn_mask=self_attn_mask, self_attn_padding_mask=self_attn_padding_mask,
+                                      need_attn=idx == alignment_layer)
             inner_states.append(x)
             if idx == alignment_layer and layer_attn is not None:
                 attn = layer_attn.float().to(x)
