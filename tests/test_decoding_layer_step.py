@@ -206,3 +206,19 @@ def test_sequence_generator_output_is_unchanged_by_the_layer_step(layer_steps):
             assert torch.equal(a["tokens"], b["tokens"])
             torch.testing.assert_close(a["score"], b["score"], atol=1e-5, rtol=0)
             torch.testing.assert_close(a["attention"], b["attention"], atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("fused_up_to", [0, 10_000])  # products + softmax for every batch, or fused SDPA always
+def test_attention_of_a_step_by_either_kernel_equals_the_full_forward(layer_steps, monkeypatch, fused_up_to):
+    monkeypatch.setattr(fast_step, "SDPA_MAX_HEADS", fused_up_to)
+    d = make_dictionary()
+    model = build_model("lite_transformer_tiny", MIXED, dictionary=d).eval()
+    for layer in model.decoder.layers:
+        layer.make_generation_fast_(need_attn=False)
+    g = torch.Generator().manual_seed(7)
+    src, prev = _padded_source(d, g), random_tokens(d, 3, 6, g)
+    with torch.no_grad():
+        step = incremental_logprobs(model, src, prev, normalize=False)
+        full, _ = model(src, None, prev)
+    assert layer_steps["steps"] > 0
+    torch.testing.assert_close(step, full, atol=1e-5, rtol=0)

@@ -92,6 +92,24 @@ def can_fuse(mha: MultiheadAttention) -> bool:
             and mha.kdim == mha.embed_dim == mha.vdim)
 
 
+SDPA_MAX_HEADS = 48  # on a CPU, fused attention for at most this many (batch, head) pairs; see attend()
+
+
+def attend(q: Tensor, k: Tensor, v: Tensor, scale: float, padding: Optional[Tensor] = None) -> Tensor:
+    """Attention of a decoding step's few queries (``N x H x Q x D``) over ``N x H x S x D`` keys and values;
+    ``padding``: True at masked keys (broadcast to ``N x H x Q x S``). On a CPU, torch's fused attention kernel pays a
+    per-(batch, head) cost that exceeds the work for one query: it is used for batch-1 decoding (at most
+    ``SDPA_MAX_HEADS`` pairs), and two batched products with a softmax between them (what fairseq computes) for
+    batches of hypotheses (measured in benchmarks/RESULTS.md, "CPU efficiency (issue 13)"). Other devices: fused."""
+    if q.device.type != "cpu" or q.size(0) * q.size(1) <= SDPA_MAX_HEADS:
+        keep = None if padding is None else ~padding
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=keep, scale=scale)
+    scores = torch.matmul(q * scale, k.transpose(2, 3))
+    if padding is not None:
+        scores = scores.masked_fill(padding, float("-inf"))
+    return torch.matmul(torch.softmax(scores.float(), dim=-1).type_as(v), v)
+
+
 def self_attention_step(mha: MultiheadAttention, fused: FusedQKV, x: Tensor, incremental_state) -> Tensor:
     """One new token ``x`` (``1 x B x C``, any strides) through self-attention over the cached keys and values;
     returns ``1 x B x C``. The caller checks that the fast path applies (:func:`can_fuse`, eval mode, no masks)."""
@@ -116,7 +134,7 @@ def self_attention_rows(mha: MultiheadAttention, fused: FusedQKV, x: Tensor, inc
     state["prev_key"], state["prev_value"] = k, v
     state["prev_key_padding_mask"] = None
     mha.set_incremental_state(incremental_state, STATE_KEY, state)
-    out = F.scaled_dot_product_attention(q, k, v, scale=mha.scaling)  # B x H x 1 x D
+    out = attend(q, k, v, mha.scaling)  # B x H x 1 x D
     return F.linear(out.view(B, C), mha.out_proj.weight, mha.out_proj.bias)
 
 
@@ -171,8 +189,7 @@ def encoder_attention_step(mha: MultiheadAttention, x: Tensor, incremental_state
         out = torch.matmul(probs.type_as(v), v)
         weights = probs.mean(dim=1).reshape(B, 1, S)
     else:
-        keep = None if mask is None else ~mask.view(kv_bsz, 1, 1, S).to(torch.bool)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=keep, scale=mha.scaling)
+        out = attend(q, k, v, mha.scaling, None if mask is None else mask.view(kv_bsz, 1, 1, S).to(torch.bool))
     out = out.transpose(1, 2).reshape(B, C)
     out = F.linear(out, mha.out_proj.weight, mha.out_proj.bias)
     return out.unsqueeze(0), weights
