@@ -6,7 +6,7 @@ fairseq's :class:`~fairseq.modules.MultiheadAttention` spends most of a single d
 (``not module.training``) a step of one new token without masks is computed here instead: one GEMM for q, k and v
 (weights concatenated once from the existing ``q_proj``/``k_proj``/``v_proj`` and cached until a weight changes, so
 state-dict names stay as they are), the new key and value appended to the same incremental state fairseq keeps
-(``prev_key``/``prev_value``: ``B x H x T x D``), one ``scaled_dot_product_attention`` and the output projection.
+(``prev_key``/``prev_value``: ``B x H x T x D``), the attention (:func:`attend`) and the output projection.
 Beam reordering stays :meth:`MultiheadAttention.reorder_incremental_state`, which reads the same state; any step
 this path does not cover (training, masks, attention weights asked for, quantised projections) runs fairseq's code
 on that same state.
@@ -16,6 +16,9 @@ the sentence's first step (``prev_key``: ``B' x H x S x D``, with ``B'`` the sen
 size, every hypothesis of a sentence sharing them, as fairseq does) and computes one query per hypothesis against
 them: a query projection, one product with the keys, the padding mask, a softmax, one product with the values and
 the output projection, and the head-averaged weights when asked for.
+
+The helpers :func:`linear_rows`, :func:`layer_norm_rows` and :func:`eval_dropout` serve the whole-layer step of
+:meth:`lite_fairseq.modules.LiteDecoderLayer.decode_step` (``LAYER_STEP``), which calls the two steps above.
 """
 
 from typing import Optional, Tuple
