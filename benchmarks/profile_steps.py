@@ -2,6 +2,12 @@
 step at a time (greedy or beam search, 1 thread) and one training step (2 threads).
 
     python benchmarks/profile_steps.py --pair lite_transformer_wmt_200=transformer_paper_wmt_128 --vocab 8000
+    python benchmarks/profile_steps.py --what count --beam 4   # operator and Python calls per decoding step
+
+``--what count`` counts, per decoder step of one translation, the ATen operators run (torch.profiler events, views
+included) and the Python function calls made (cProfile), for the Transformer and for Lite with each setting of the
+inference fast paths (``off``, ``attn``, ``layer``: see benchmarks/decoding_fast_path_ab.py). Counts do not depend
+on the machine's load, unlike times.
 
 For each model: milliseconds per decoder step (30-token source, 30 steps, as ``lite-fairseq-profile --latency``
 decodes) and per training step (``benchmarks/training_throughput.py``'s step), and the operators that take the most
@@ -9,7 +15,9 @@ self CPU time, with their calls per step. Figures are from one profiled run: rea
 """
 
 import argparse
+import cProfile
 import os
+import pstats
 import sys
 
 import torch
@@ -19,6 +27,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
+from lite_fairseq.modules import fast_step  # noqa: E402
 from lite_fairseq.profiler.building import build  # noqa: E402
 from lite_fairseq.profiler.latency import _random_tokens, translate  # noqa: E402
 
@@ -53,6 +62,31 @@ def decode_profile(arch, vocab, beam, steps, top):
     print(f"    total self CPU {total / 1e3 / steps:.3f} ms/step")
 
 
+def decode_counts(arch, vocab, beam, steps):
+    """Operator and Python calls per decoder step (encoder included, divided over the steps)."""
+    torch.set_num_threads(1)
+    built = build(arch, (), src_vocab=vocab)
+    src = _random_tokens(built.src_dict, 30, seed=0)
+    modes = {"off": (False, False), "attn": (True, False), "layer": (True, True)} if arch.startswith("lite") else {
+        "-": (True, True)}
+    try:
+        for mode, (enabled, layer_step) in modes.items():
+            fast_step.ENABLED, fast_step.LAYER_STEP = enabled, layer_step
+            translate(built, src, steps, beam)
+            with profile(activities=[ProfilerActivity.CPU]) as prof:
+                translate(built, src, steps, beam)
+            ops = sum(e.count for e in prof.key_averages())
+            python = cProfile.Profile()
+            python.enable()
+            translate(built, src, steps, beam)
+            python.disable()
+            calls = pstats.Stats(python).total_calls
+            print(f"  {arch:<28} beam {beam}  fast paths {mode:<6} ATen operators {ops / steps:7.1f}/step   "
+                  f"Python function calls {calls / steps:7.1f}/step")
+    finally:
+        fast_step.ENABLED, fast_step.LAYER_STEP = True, True
+
+
 def train_profile(arch, vocab, top):
     torch.set_num_threads(2)
     args = argparse.Namespace(conv_backend="auto", vocab=vocab, device="cpu", dtype="float32", max_tokens=4096,
@@ -75,11 +109,13 @@ def main():
     p.add_argument("--beam", type=int, default=4)
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--top", type=int, default=18)
-    p.add_argument("--what", choices=("decode", "train", "both"), default="both")
+    p.add_argument("--what", choices=("decode", "train", "both", "count"), default="both")
     a = p.parse_args()
     pairs = [s.split("=") for s in (a.pair or ["lite_transformer_wmt_200=transformer_paper_wmt_128"])]
     for pair in pairs:
         for arch in pair:
+            if a.what == "count":
+                decode_counts(arch, a.vocab, a.beam, a.steps)
             if a.what in ("decode", "both"):
                 decode_profile(arch, a.vocab, a.beam, a.steps, a.top)
             if a.what in ("train", "both"):

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import lite_fairseq.modules.layers as layers
+from lite_fairseq.modules import fast_step
 import lite_fairseq.modules.lsra as lsra
 from model_helpers import build_model, incremental_logprobs, make_dictionary, random_tokens
 
@@ -16,17 +17,20 @@ TINY_K3 = ["--decoder-kernel-size-list", "[3,3,3]"]  # kernel shorter than the s
 def calls(monkeypatch):
     """Counts the fast steps taken; ``calls.off()`` sends every step through fairseq's MultiheadAttention."""
     counter = {"fast": 0, "enabled": True}
-    real_use, real_step = lsra.use_fast_step, lsra.self_attention_step
+    real_use = lsra.use_fast_step
 
     def use(*args, **kwargs):
         return counter["enabled"] and real_use(*args, **kwargs)
 
-    def step(*args, **kwargs):
-        counter["fast"] += 1
-        return real_step(*args, **kwargs)
+    def counted(real):
+        def step(*args, **kwargs):
+            counter["fast"] += 1
+            return real(*args, **kwargs)
+        return step
 
     monkeypatch.setattr(lsra, "use_fast_step", use)
-    monkeypatch.setattr(lsra, "self_attention_step", step)
+    for name in ("self_attention_step", "self_attention_rows"):  # the module-by-module and the layer step
+        monkeypatch.setattr(lsra, name, counted(getattr(lsra, name)))
     return counter
 
 
@@ -37,8 +41,10 @@ def _model_and_data(arch="lite_transformer_tiny", args=(), batch=3, tgt_len=7, s
     return model, random_tokens(d, batch, 6, g), random_tokens(d, batch, tgt_len, g)
 
 
+@pytest.mark.parametrize("layer_step", [True, False])  # inside the whole-layer step, or module by module
 @pytest.mark.parametrize("args,tgt_len", [((), 4), (TINY_K3, 9)])  # T < K (tiny's kernels) and T > K
-def test_fast_decoding_step_equals_fairseqs_attention(calls, args, tgt_len):
+def test_fast_decoding_step_equals_fairseqs_attention(calls, monkeypatch, args, tgt_len, layer_step):
+    monkeypatch.setattr(fast_step, "LAYER_STEP", layer_step)
     model, src, prev = _model_and_data(args=args, tgt_len=tgt_len)
     with torch.no_grad():
         fast = incremental_logprobs(model, src, prev, normalize=False)

@@ -15,7 +15,7 @@ from fairseq.models import FairseqIncrementalDecoder
 from fairseq.modules import AdaptiveSoftmax, LayerNorm, SinusoidalPositionalEmbedding
 from torch import Tensor
 
-from lite_fairseq.modules import LiteDecoderLayer
+from lite_fairseq.modules import LiteDecoderLayer, fast_step
 
 from .embedding import init_embedding_front, upgrade_positions_state
 from .lite_transformer_options import EncoderDecoderAttention, SideLayout
@@ -117,9 +117,14 @@ class LiteTransformerDecoder(FairseqIncrementalDecoder):
                 if n not in joined:
                     joined[n] = join_encoder_layers(encoder_out, n, enc, enc_mask)
                 layer_enc, layer_enc_mask = joined[n]
-            x, layer_attn = layer(x, layer_enc, layer_enc_mask, incremental_state, self_attn_mask=self_attn_mask,
-                                  self_attn_padding_mask=self_attn_padding_mask,
-                                  need_attn=idx == alignment_layer)
+            if layer.can_decode_step(x, layer_enc, incremental_state, self_attn_mask, self_attn_padding_mask):
+                # one decoding step at inference; only the alignment layer's attention weights are read below
+                x, layer_attn = layer.decode_step(x[0], layer_enc is not None, incremental_state,
+                                                  need_weights=idx == alignment_layer)
+            else:
+                x, layer_attn = layer(x, layer_enc, layer_enc_mask, incremental_state,
+                                      self_attn_mask=self_attn_mask, self_attn_padding_mask=self_attn_padding_mask,
+                                      need_attn=idx == alignment_layer)
             inner_states.append(x)
             if idx == alignment_layer and layer_attn is not None:
                 attn = layer_attn.float().to(x)
@@ -161,6 +166,19 @@ class LiteTransformerDecoder(FairseqIncrementalDecoder):
         if self._future_mask.size(0) < dim or self._future_mask.device != tensor.device:
             self._future_mask = torch.triu(utils.fill_with_neg_inf(torch.zeros([dim, dim])), 1).to(tensor.device)
         return self._future_mask[:dim, :dim].to(tensor.dtype)
+
+    def reorder_incremental_state_scripting(self, incremental_state: Dict[str, Dict[str, Optional[Tensor]]],
+                                            new_order: Tensor):
+        """Beam reordering (what fairseq's SequenceGenerator calls): fairseq's version walks every module of the
+        decoder (about 200 at six layers) looking for ``reorder_incremental_state``; here only the modules that keep
+        a state are visited (:meth:`LiteDecoderLayer.stateful_modules`), each reordering its own state as before.
+        With the inference fast paths off (``fast_step.ENABLED``/``LAYER_STEP``) fairseq's walk runs."""
+        if not (fast_step.ENABLED and fast_step.LAYER_STEP):
+            return super().reorder_incremental_state_scripting(incremental_state, new_order)
+        self.reorder_incremental_state(incremental_state, new_order)
+        for layer in self.layers:
+            for module in layer.stateful_modules():
+                module.reorder_incremental_state(incremental_state, new_order)
 
     def upgrade_state_dict_named(self, state_dict, name):
         upgrade_positions_state(self, state_dict, name)

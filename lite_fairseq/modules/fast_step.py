@@ -6,7 +6,7 @@ fairseq's :class:`~fairseq.modules.MultiheadAttention` spends most of a single d
 (``not module.training``) a step of one new token without masks is computed here instead: one GEMM for q, k and v
 (weights concatenated once from the existing ``q_proj``/``k_proj``/``v_proj`` and cached until a weight changes, so
 state-dict names stay as they are), the new key and value appended to the same incremental state fairseq keeps
-(``prev_key``/``prev_value``: ``B x H x T x D``), one ``scaled_dot_product_attention`` and the output projection.
+(``prev_key``/``prev_value``: ``B x H x T x D``), the attention (:func:`attend`) and the output projection.
 Beam reordering stays :meth:`MultiheadAttention.reorder_incremental_state`, which reads the same state; any step
 this path does not cover (training, masks, attention weights asked for, quantised projections) runs fairseq's code
 on that same state.
@@ -16,6 +16,9 @@ the sentence's first step (``prev_key``: ``B' x H x S x D``, with ``B'`` the sen
 size, every hypothesis of a sentence sharing them, as fairseq does) and computes one query per hypothesis against
 them: a query projection, one product with the keys, the padding mask, a softmax, one product with the values and
 the output projection, and the head-averaged weights when asked for.
+
+The helpers :func:`linear_rows`, :func:`layer_norm_rows` and :func:`eval_dropout` serve the whole-layer step of
+:meth:`lite_fairseq.modules.LiteDecoderLayer.decode_step` (``LAYER_STEP``), which calls the two steps above.
 """
 
 from typing import Optional, Tuple
@@ -27,6 +30,7 @@ from fairseq.modules import MultiheadAttention
 from torch import Tensor
 
 ENABLED = True  # False: every step through fairseq's code (benchmarks/decoding_fast_path_ab.py measures both)
+LAYER_STEP = True  # False: keep the attention fast paths but run each decoder layer's step module by module
 STATE_KEY = "attn_state"  # the key fairseq's MultiheadAttention keeps its incremental state under
 
 
@@ -56,6 +60,28 @@ class FusedQKV:
         return self.weight, self.bias
 
 
+def linear_rows(linear: nn.Module, x: Tensor) -> Tensor:
+    """``linear`` over the rows of a 2-D ``x``: a plain ``nn.Linear`` as one ``F.linear`` (one fused ``addmm``, no
+    module call), any other module (an int8 one) through its own forward."""
+    if type(linear) is nn.Linear:
+        return F.linear(x, linear.weight, linear.bias)
+    return linear(x)
+
+
+def layer_norm_rows(norm: nn.Module, x: Tensor) -> Tensor:
+    """``norm(x)`` without the module call for torch's own ``LayerNorm`` (what fairseq builds on a CPU)."""
+    if type(norm) is nn.LayerNorm:
+        return F.layer_norm(x, norm.normalized_shape, norm.weight, norm.bias, norm.eps)
+    return norm(x)
+
+
+def eval_dropout(dropout: nn.Module, x: Tensor) -> Tensor:
+    """A ``FairseqDropout`` that is a no-op (eval mode, not applied at inference, or p = 0) issues no call."""
+    if dropout.p > 0 and (dropout.training or getattr(dropout, "apply_during_inference", False)):
+        return dropout(x)
+    return x
+
+
 def _plain_linear(p) -> bool:
     """A float ``nn.Linear`` with a bias: not an int8 one (torch.ao's module or torchao's tensor subclass)."""
     return type(p) is nn.Linear and p.bias is not None and type(p.weight.data) is torch.Tensor
@@ -69,14 +95,37 @@ def can_fuse(mha: MultiheadAttention) -> bool:
             and mha.kdim == mha.embed_dim == mha.vdim)
 
 
+SDPA_MAX_HEADS = 48  # on a CPU, fused attention for at most this many (batch, head) pairs; see attend()
+
+
+def attend(q: Tensor, k: Tensor, v: Tensor, scale: float, padding: Optional[Tensor] = None) -> Tensor:
+    """Attention of a decoding step's few queries (``N x H x Q x D``) over ``N x H x S x D`` keys and values;
+    ``padding``: True at masked keys (broadcast to ``N x H x Q x S``). On a CPU, torch's fused attention kernel pays a
+    per-(batch, head) cost that exceeds the work for one query: it is used for batch-1 decoding (at most
+    ``SDPA_MAX_HEADS`` pairs), and two batched products with a softmax between them (what fairseq computes) for
+    batches of hypotheses (measured in benchmarks/RESULTS.md, "CPU efficiency (issue 13)"). Other devices: fused."""
+    if q.device.type != "cpu" or q.size(0) * q.size(1) <= SDPA_MAX_HEADS:
+        keep = None if padding is None else ~padding
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=keep, scale=scale)
+    scores = torch.matmul(q * scale, k.transpose(2, 3))
+    if padding is not None:
+        scores = scores.masked_fill(padding, float("-inf"))
+    return torch.matmul(torch.softmax(scores.float(), dim=-1).type_as(v), v)
+
+
 def self_attention_step(mha: MultiheadAttention, fused: FusedQKV, x: Tensor, incremental_state) -> Tensor:
     """One new token ``x`` (``1 x B x C``, any strides) through self-attention over the cached keys and values;
     returns ``1 x B x C``. The caller checks that the fast path applies (:func:`can_fuse`, eval mode, no masks)."""
-    _, B, C = x.shape
+    return self_attention_rows(mha, fused, x[0], incremental_state).unsqueeze(0)
+
+
+def self_attention_rows(mha: MultiheadAttention, fused: FusedQKV, x: Tensor, incremental_state) -> Tensor:
+    """:func:`self_attention_step` on the new token's rows: ``x`` is ``B x C`` (any strides), returns ``B x C``."""
+    B, C = x.shape
     H = mha.num_heads
     D = C // H
     weight, bias = fused.get(mha)
-    qkv = torch.addmm(bias, x[0], weight.t()).view(B, 3, H, 1, D)
+    qkv = torch.addmm(bias, x, weight.t()).view(B, 3, H, 1, D)
     q, k, v = qkv.unbind(1)  # each B x H x 1 x D
     state = mha.get_incremental_state(incremental_state, STATE_KEY) or {}
     prev_key, prev_value = state.get("prev_key"), state.get("prev_value")
@@ -88,9 +137,8 @@ def self_attention_step(mha: MultiheadAttention, fused: FusedQKV, x: Tensor, inc
     state["prev_key"], state["prev_value"] = k, v
     state["prev_key_padding_mask"] = None
     mha.set_incremental_state(incremental_state, STATE_KEY, state)
-    out = F.scaled_dot_product_attention(q, k, v, scale=mha.scaling)  # B x H x 1 x D
-    out = F.linear(out.view(B, C), mha.out_proj.weight, mha.out_proj.bias)
-    return out.unsqueeze(0)
+    out = attend(q, k, v, mha.scaling)  # B x H x 1 x D
+    return F.linear(out.view(B, C), mha.out_proj.weight, mha.out_proj.bias)
 
 
 def use_fast_step(mha: MultiheadAttention, x: Tensor, incremental_state, key_padding_mask, attn_mask,
@@ -144,8 +192,7 @@ def encoder_attention_step(mha: MultiheadAttention, x: Tensor, incremental_state
         out = torch.matmul(probs.type_as(v), v)
         weights = probs.mean(dim=1).reshape(B, 1, S)
     else:
-        keep = None if mask is None else ~mask.view(kv_bsz, 1, 1, S).to(torch.bool)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=keep, scale=mha.scaling)
+        out = attend(q, k, v, mha.scaling, None if mask is None else mask.view(kv_bsz, 1, 1, S).to(torch.bool))
     out = out.transpose(1, 2).reshape(B, C)
     out = F.linear(out, mha.out_proj.weight, mha.out_proj.bias)
     return out.unsqueeze(0), weights

@@ -15,8 +15,9 @@ from fairseq.modules.fairseq_dropout import FairseqDropout
 from torch import Tensor
 
 from .config import LayerConfig
-from .fast_step import STATE_KEY, encoder_attention_step, use_encoder_step
-from .lsra import LongShortRangeAttention
+from . import fast_step
+from .fast_step import STATE_KEY, encoder_attention_step, eval_dropout, layer_norm_rows, linear_rows, use_encoder_step
+from .lsra import ConvBranch, LongShortRangeAttention
 
 
 class ResidualNorm(nn.Module):
@@ -36,6 +37,14 @@ class ResidualNorm(nn.Module):
         x = residual + self.dropout(x)
         return x if self.normalize_before else self.layer_norm(x)
 
+    def before_rows(self, x):
+        """:meth:`before` without module calls (a decoding step at inference, see LiteDecoderLayer.decode_step)."""
+        return layer_norm_rows(self.layer_norm, x) if self.normalize_before else x
+
+    def after_rows(self, residual, x):
+        x = residual + eval_dropout(self.dropout, x)
+        return x if self.normalize_before else layer_norm_rows(self.layer_norm, x)
+
 
 class FeedForward(nn.Module):
     """Position-wise feed-forward block; Lite Transformer flattens it (hidden size = embedding dimension)."""
@@ -52,6 +61,11 @@ class FeedForward(nn.Module):
 
     def forward(self, x):
         return self.fc2(self.activation_dropout(self.activation_fn(self.fc1(x))))
+
+    def forward_rows(self, x):
+        """:meth:`forward` on 2-D rows without module calls (a decoding step at inference)."""
+        x = eval_dropout(self.activation_dropout, self.activation_fn(linear_rows(self.fc1, x)))
+        return linear_rows(self.fc2, x)
 
 
 class LiteEncoderLayer(nn.Module):
@@ -102,6 +116,9 @@ class LiteDecoderLayer(nn.Module):
                 self_attn_mask: Optional[Tensor] = None, self_attn_padding_mask: Optional[Tensor] = None,
                 need_attn: bool = False):
         """x: T x B x C. Returns (x, encoder-decoder attention weights averaged over heads, or None)."""
+        need_weights = need_attn or (not self.training and self.need_attn)
+        if self.can_decode_step(x, encoder_out, incremental_state, self_attn_mask, self_attn_padding_mask):
+            return self.decode_step(x[0], encoder_out is not None, incremental_state, need_weights)
         residual = x
         x, _ = self.self_attn(self.self_attn_residual.before(x), key_padding_mask=self_attn_padding_mask,
                               incremental_state=incremental_state, attn_mask=self_attn_mask)
@@ -110,7 +127,6 @@ class LiteDecoderLayer(nn.Module):
         if self.encoder_attn is not None and encoder_out is not None:
             residual = x
             query = self.encoder_attn_residual.before(x)
-            need_weights = need_attn or (not self.training and self.need_attn)
             if use_encoder_step(self.encoder_attn, query, incremental_state, static_kv=True):
                 x, attn = encoder_attention_step(self.encoder_attn, query, incremental_state, need_weights)
             else:
@@ -121,6 +137,42 @@ class LiteDecoderLayer(nn.Module):
         residual = x
         x = self.ffn(self.ffn_residual.before(x))
         return self.ffn_residual.after(residual, x), attn
+
+    def can_decode_step(self, x: Tensor, encoder_out, incremental_state, self_attn_mask, self_attn_padding_mask
+                        ) -> bool:
+        """Whether this call is one decoding step at inference that :meth:`decode_step` computes: one new token,
+        an incremental state, no masks, and the encoder-decoder attention's keys already cached (the first step
+        of a sentence computes them through fairseq's module)."""
+        if not (fast_step.ENABLED and fast_step.LAYER_STEP) or incremental_state is None or self.training:
+            return False
+        if x.size(0) != 1 or self_attn_mask is not None or self_attn_padding_mask is not None:
+            return False
+        return (self.encoder_attn is None or encoder_out is None
+                or use_encoder_step(self.encoder_attn, x, incremental_state, static_kv=True))
+
+    def decode_step(self, x: Tensor, with_encoder: bool, incremental_state, need_weights: bool):
+        """The layer's step on the new token's rows (``x``: ``B x C``) with 2-D products and no module call for
+        layer norms, no-op dropouts and plain linear maps: the arithmetic of :meth:`forward`, on the same
+        incremental state. Returns (``1 x B x C``, encoder-decoder attention weights or None)."""
+        res = self.self_attn_residual
+        x = res.after_rows(x, self.self_attn.decode_step(res.before_rows(x), incremental_state))
+        attn = None
+        if self.encoder_attn is not None and with_encoder:
+            res = self.encoder_attn_residual
+            out, attn = encoder_attention_step(self.encoder_attn, res.before_rows(x).unsqueeze(0),
+                                               incremental_state, need_weights)
+            x = res.after_rows(x, out[0])
+        res = self.ffn_residual
+        x = res.after_rows(x, self.ffn.forward_rows(res.before_rows(x)))
+        return x.unsqueeze(0), attn
+
+    def stateful_modules(self):
+        """The modules of this layer that keep an incremental state (each has ``reorder_incremental_state``): the
+        attention branches, the convolutions of the convolution branches, the encoder-decoder attention."""
+        modules = [b.conv if isinstance(b, ConvBranch) else b for b in self.self_attn.branches]
+        if self.encoder_attn is not None:
+            modules.append(self.encoder_attn)
+        return modules
 
     def has_cached_encoder_keys(self, incremental_state) -> bool:
         """Whether a decoding step has the encoder-decoder attention's keys and values cached already (they are

@@ -15,8 +15,10 @@ from fairseq.modules import MultiheadAttention
 from torch import Tensor
 
 from .config import BranchSpec, LayerConfig
-from .convolution import DynamicConvTBC, LightweightConvTBC
-from .fast_step import FusedQKV, self_attention_step, use_fast_step
+from lite_fairseq.kernels import softmax_over_taps
+
+from .convolution import DepthwiseConvTBC, DynamicConvTBC, LightweightConvTBC
+from .fast_step import FusedQKV, linear_rows, self_attention_rows, self_attention_step, use_fast_step
 
 CONV_CLASSES = {"lightweight": LightweightConvTBC, "dynamic": DynamicConvTBC}
 
@@ -73,6 +75,38 @@ class ConvBranch(nn.Module):
         x = self.conv(x, incremental_state=incremental_state)
         return self.linear2(x)
 
+    def decode_step(self, x: Tensor, incremental_state) -> Tensor:
+        """One decoding step at inference on the new token's rows (``B x C``, any strides; no padding in a step):
+        the same arithmetic as :meth:`forward`, with 2-D products and the convolution's own incremental state."""
+        x = linear_rows(self.linear1, x)
+        if self.glu:
+            x = F.glu(x, dim=-1)
+        return linear_rows(self.linear2, conv_step(self.conv, x, incremental_state))
+
+
+def conv_step(conv: DepthwiseConvTBC, x: Tensor, incremental_state) -> Tensor:
+    """One decoding step of a causal convolution at inference on the new input's rows (``B x C``): the window of
+    the last inputs kept in the convolution's own incremental state (``T' x B x C``, what its ``forward`` keeps
+    and its ``reorder_incremental_state`` reorders), the step's kernel (a dynamic convolution's predicted by one
+    2-D product and a softmax; a lightweight one's computed once), one product and one sum over the window. In a
+    sentence's first K-1 steps the taps before its start are left out (they would read zeros)."""
+    K, H = conv.kernel_size, conv.num_heads
+    B, C = x.shape
+    buffer = conv._get_input_buffer(incremental_state)
+    window = x.unsqueeze(0) if buffer is None else torch.cat([buffer, x.unsqueeze(0)], dim=0)
+    if K > 1:
+        conv._set_input_buffer(incremental_state, window[-(K - 1):])
+    if window.size(0) > K:
+        window = window[-K:]
+    T = window.size(0)
+    if (type(conv) is DynamicConvTBC and conv.weight_softmax and not conv.training
+            and type(conv.weight_linear) is nn.Linear):
+        weight = softmax_over_taps(F.linear(x, conv.weight_linear.weight).view(B, H, K), dim=2)
+    else:
+        weight = conv.step_kernel(x.unsqueeze(0))  # B x H x K
+    weight = weight[..., K - T:].to(window.dtype).permute(2, 0, 1).unsqueeze(-1)  # T x B x H x 1
+    return (window.reshape(T, B, H, C // H) * weight).sum(dim=0).view(B, C)
+
 
 class LongShortRangeAttention(nn.Module):
     def __init__(self, cfg: LayerConfig):
@@ -112,3 +146,25 @@ class LongShortRangeAttention(nn.Module):
                 out = branch(part, padding_mask=key_padding_mask, incremental_state=incremental_state)
             outputs.append(out)
         return torch.cat(outputs, dim=-1) if len(outputs) > 1 else outputs[0], attn
+
+    def decode_step(self, x: Tensor, incremental_state) -> Tensor:
+        """One decoding step at inference, without masks: ``x`` is the new token's rows (``B x C``), returns
+        ``B x C``. Each branch reads and updates its own part of fairseq's incremental state, as in :meth:`forward`
+        (the two kinds of step can follow each other); an attention branch the fast path does not cover runs
+        fairseq's module."""
+        outputs = []
+        start = 0
+        for spec, branch, fused in zip(self.specs, self.branches, self.fused_qkv):
+            part = x[:, start:start + spec.dim]
+            start += spec.dim
+            if not spec.is_attention:
+                out = branch.decode_step(part, incremental_state)
+            else:
+                step = part.unsqueeze(0)
+                if use_fast_step(branch, step, incremental_state, None, None, False):
+                    out = self_attention_rows(branch, fused, part, incremental_state)
+                else:
+                    out = branch(query=step, key=step, value=step, incremental_state=incremental_state,
+                                 need_weights=False)[0][0]
+            outputs.append(out)
+        return torch.cat(outputs, dim=-1) if len(outputs) > 1 else outputs[0]
