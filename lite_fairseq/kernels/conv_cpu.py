@@ -93,80 +93,113 @@ def _build_band(weight: torch.Tensor, N: int, L: int) -> torch.Tensor:
     return band
 
 
-def _apply_band(band: torch.Tensor, x3: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """``out[n, r, t] = sum_s band[n, t, s] * x3[n, r, s]`` (``n x R x T``), laid out like ``like`` (``B x C x T``):
-    for a time-major tensor (a permuted ``T x B x C``) the product is written straight into that layout, so
-    neither this result nor the gradients added to it later need a transposing copy."""
+def _bmm(a: torch.Tensor, b: torch.Tensor, alpha: float = 1.0, out=None) -> torch.Tensor:
+    """``alpha * (a @ b)`` batched, the scale folded into the product (no extra pass over the result)."""
+    if alpha == 1.0:
+        return torch.bmm(a, b, out=out)
+    return torch.baddbmm(a.new_zeros(()), a, b, beta=0, alpha=alpha, out=out)
+
+
+def _apply_band(band: torch.Tensor, x3: torch.Tensor, like: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    """``out[n, r, t] = alpha * sum_s band[n, t, s] * x3[n, r, s]`` (``n x R x T``), laid out like ``like``
+    (``B x C x T``): for a time-major tensor (a permuted ``T x B x C``) the product is written straight into that
+    layout, so neither this result nor the gradients added to it later need a transposing copy."""
     if like.stride(2) == 1 or like.dim() != 3:
-        return torch.bmm(x3, band.transpose(1, 2))
+        return _bmm(x3, band.transpose(1, 2), alpha)
     out = torch.empty_like(like)
     try:
         out3 = out.view(x3.shape)
     except RuntimeError:  # strides that do not split into heads: the plain product
-        return torch.bmm(x3, band.transpose(1, 2))
-    # (a bmm writing into the strided view directly falls back to one small product per batch entry: slower)
-    out3.transpose(1, 2).copy_(torch.bmm(band, x3.transpose(1, 2)))
+        return _bmm(x3, band.transpose(1, 2), alpha)
+    # (a bmm writing into the strided view directly falls back to one small product per batch entry: slower);
+    # the scale rides on the copy into that layout
+    torch.mul(torch.bmm(band, x3.transpose(1, 2)), alpha, out=out3.transpose(1, 2))
     return out3
 
 
+def band_forward(x: torch.Tensor, band: torch.Tensor, padding_l: int, K: int, N: int, L: int,
+                 alpha: float = 1.0):
+    """``alpha`` times the convolution of ``x`` (``B x C x T``) with the band matrices of :func:`_build_band`;
+    returns the output and the input (windows) the backward pass needs. With a single chunk (L = T) the band is
+    narrowed to the T x T block that meets the unpadded input, as fairseq does, so x is used in place, whatever
+    its strides (a permuted T x B x C tensor costs no copy)."""
+    B, C, T = x.shape
+    BH = band.shape[0] // N
+    R, W = C * B // BH, L + K - 1
+    x3 = x.reshape(BH, R, T)
+    if N == 1:
+        return _apply_band(band.narrow(2, padding_l, T), x3, like=x, alpha=alpha).reshape(B, C, T), x3
+    # input windows: chunk n sees steps [n*L - padding_l, n*L - padding_l + W) of x, zeros outside
+    xpad = F.pad(x3, (padding_l, N * L + K - 1 - T - padding_l))
+    xw = xpad.unfold(2, W, L).transpose(1, 2).reshape(BH * N, R, W)
+    out = _bmm(xw, band.transpose(1, 2), alpha)  # BH*N x R x L
+    out = out.view(BH, N, R, L).transpose(1, 2).reshape(BH, R, N * L)[..., :T]
+    return out.reshape(B, C, T), xw
+
+
+def band_backward(grad_out: torch.Tensor, xw: torch.Tensor, band: torch.Tensor, shape, need_x: bool,
+                  need_w: bool, alpha: float = 1.0, zero_outside: bool = True):
+    """Gradients of :func:`band_forward`: the input's (``B x C x T``) and the taps' (``BH x T x K``, tap k of step
+    t), both times ``alpha``. ``zero_outside=False`` leaves the taps that read outside ``[0, T)`` (whose gradient is
+    zero) holding finite values from elsewhere, for a caller that multiplies them by zero weights anyway."""
+    B, C, T, H, K, N, L, padding_l = shape
+    R, BH, W = C // H, B * H, L + K - 1
+    go = _to_chunks(grad_out.reshape(BH, R, T), N, L)  # BH*N x R x L
+    grad_x = taps = None
+    if need_x:
+        if N == 1:
+            grad_x = _apply_band(band.narrow(2, padding_l, T).transpose(1, 2), go, like=grad_out, alpha=alpha)
+            grad_x = grad_x.view(B, C, T)
+        else:  # gradient of each chunk's window, overlap-added: chunk n covers [n*L, n*L + W), W - L <= L
+            g4 = _bmm(go, band, alpha).view(BH, N, R, W).transpose(1, 2)
+            gpad = g4.new_zeros(BH, R, N + 1, L)
+            gpad[:, :, :N] = g4[..., :L]
+            gpad[:, :, 1:, : K - 1] += g4[..., L:]
+            grad_x = gpad.view(BH, R, (N + 1) * L)[..., padding_l : padding_l + T].reshape(B, C, T)
+    if need_w:
+        if N == 1:
+            # G[n, t, s] = sum_r go[n, r, t] x[n, r, s] (n x T x T) placed P elements into a flat buffer, so that
+            # the diagonal view [n, t, k] -> G[n, t, t + k - P] stays inside it; taps reading outside [0, T)
+            # land on other entries (or the zeroed margins) and are zeroed when asked (no band-sized buffer)
+            flat = band.new_empty(BH * T * T + K)
+            flat[:padding_l].zero_()
+            flat[padding_l + BH * T * T :].zero_()
+            _bmm(go.transpose(1, 2), xw, alpha, out=flat[padding_l : padding_l + BH * T * T].view(BH, T, T))
+            taps = flat.as_strided((BH, T, K), (T * T, T + 1, 1))
+            if zero_outside:
+                s_idx = (torch.arange(T, device=band.device).view(T, 1) + torch.arange(K, device=band.device)
+                         - padding_l)
+                taps = taps.masked_fill(((s_idx < 0) | (s_idx >= T)).view(1, T, K), 0)
+        else:
+            gband = _bmm(go.transpose(1, 2), xw, alpha)  # BH*N x L x W
+            taps = _diagonals(gband, K).reshape(BH, N * L, K)[:, :T]
+    return grad_x, taps
+
+
 class _ChunkedBandConv(torch.autograd.Function):
-    """Dynamic convolution as batched products with band matrices over chunks of L time steps. With a single
-    chunk (L = T) the band is narrowed to the T x T block that meets the unpadded input, as fairseq does, so x
-    is used in place, whatever its strides (a permuted T x B x C tensor costs no copy)."""
+    """Dynamic convolution as batched products with band matrices over chunks of L time steps."""
 
     @staticmethod
     def forward(ctx, x, weight, padding_l: int, L: int):
         B, C, T = x.shape
         H, K = weight.shape[1], weight.shape[2]
-        R, BH = C // H, B * H
         N = -(-T // L)
-        W = L + K - 1
         band = _build_band(weight, N, L)
-        x3 = x.reshape(BH, R, T)
-        if N == 1:
-            xw = x3
-            out = _apply_band(band.narrow(2, padding_l, T), x3, like=x)  # BH x R x T
-        else:
-            # input windows: chunk n sees steps [n*L - padding_l, n*L - padding_l + W) of x, zeros outside
-            xpad = F.pad(x3, (padding_l, N * L + K - 1 - T - padding_l))
-            xw = xpad.unfold(2, W, L).transpose(1, 2).reshape(BH * N, R, W)
-            out = torch.bmm(xw, band.transpose(1, 2))  # BH*N x R x L
-            out = out.view(BH, N, R, L).transpose(1, 2).reshape(BH, R, N * L)[..., :T]
+        out, xw = band_forward(x, band, padding_l, K, N, L)
         ctx.save_for_backward(xw, band)
         # the weight's own layout when it is dense (e.g. permuted T x B x H x K), for its gradient
         ctx.weight_strides = torch.empty_like(weight, device="meta").stride()
         ctx.shape = (B, C, T, H, K, N, L, padding_l)
-        return out.reshape(B, C, T)
+        return out
 
     @staticmethod
     def backward(ctx, grad_out):
         xw, band = ctx.saved_tensors
-        B, C, T, H, K, N, L, padding_l = ctx.shape
-        R, BH, W = C // H, B * H, L + K - 1
-        go = _to_chunks(grad_out.reshape(BH, R, T), N, L)  # BH*N x R x L
-        grad_x = grad_w = None
-        if ctx.needs_input_grad[0]:
-            if N == 1:
-                grad_x = _apply_band(band.narrow(2, padding_l, T).transpose(1, 2), go, like=grad_out).view(B, C, T)
-            else:  # gradient of each chunk's window, overlap-added: chunk n covers [n*L, n*L + W), W - L <= L
-                g4 = torch.bmm(go, band).view(BH, N, R, W).transpose(1, 2)
-                gpad = g4.new_zeros(BH, R, N + 1, L)
-                gpad[:, :, :N] = g4[..., :L]
-                gpad[:, :, 1:, : K - 1] += g4[..., L:]
-                grad_x = gpad.view(BH, R, (N + 1) * L)[..., padding_l : padding_l + T].reshape(B, C, T)
-        if ctx.needs_input_grad[1]:
-            if N == 1:
-                # G[n, t, s] = sum_r go[n, r, t] x[n, r, s] (n x T x T) placed P elements into a flat buffer, so that
-                # the diagonal view [n, t, k] -> G[n, t, t + k - P] stays inside it; taps reading outside [0, T)
-                # land on other entries and are zeroed (no band-sized buffer: less memory than fairseq's)
-                flat = band.new_empty(BH * T * T + K)
-                torch.bmm(go.transpose(1, 2), xw, out=flat[padding_l : padding_l + BH * T * T].view(BH, T, T))
-                taps = flat.as_strided((BH, T, K), (T * T, T + 1, 1))
-                s_idx = torch.arange(T, device=band.device).view(T, 1) + torch.arange(K, device=band.device) - padding_l
-                taps = taps.masked_fill(((s_idx < 0) | (s_idx >= T)).view(1, T, K), 0)
-            else:
-                gband = torch.bmm(go.transpose(1, 2), xw)  # BH*N x L x W
-                taps = _diagonals(gband, K).reshape(BH, N * L, K)[:, :T]
+        B, C, T, H, K = ctx.shape[:5]
+        grad_x, taps = band_backward(grad_out, xw, band, ctx.shape, ctx.needs_input_grad[0],
+                                     ctx.needs_input_grad[1])
+        grad_w = None
+        if taps is not None:
             grad_w = band.new_empty(B * H * K * T).as_strided((B, H, K, T), ctx.weight_strides)
             grad_w.copy_(taps.reshape(B, H, T, K).transpose(2, 3))  # in the weight's own layout
         return grad_x, grad_w, None, None
