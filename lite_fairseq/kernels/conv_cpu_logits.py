@@ -46,7 +46,8 @@ def keep_mask(y: torch.Tensor, p: float, lo: int, K: int, padding_l: int) -> tor
         return torch.zeros((1, 1, K, T), dtype=torch.bool, device=y.device)
     draws = torch.empty_like(y, dtype=torch.int32).random_()  # uniform on [0, 2**31), y's own layout
     keep = draws.narrow(2, lo, K) >= int(round(p * 2**31))
-    return keep if bool(valid.all()) else keep & valid
+    every_tap_valid = K == 1 and padding_l == 0  # otherwise the first or the last step has a tap outside
+    return keep if every_tap_valid else keep & valid
 
 
 def _fill_band(band: torch.Tensor, y: torch.Tensor, keep: torch.Tensor, N: int, L: int) -> None:
