@@ -14,6 +14,11 @@ Two tables per dtype:
 
     python benchmarks/dynamic_conv.py            # on a GPU: the paper's shapes, float32 and float16
     python benchmarks/dynamic_conv.py --cpu      # CPU: our public functions against fairseq's CPU paths
+    python benchmarks/dynamic_conv.py --cpu --kinds dynamic --cases 3,4 --candidates   # a part, every path
+
+On the CPU ``--candidates`` adds each of our paths forced (``ours band`` / ``chunked`` / ``shift``: from the
+logits, softmax and DropConnect fused into the band paths) and ``ours unfused band`` (``F.softmax``,
+``F.dropout``, then the band path on the weights: the code before the fusion), all in the same interleaved rounds.
 
 fairseq's classes are optional imports: a path whose import fails is reported as missing, not timed.
 """

@@ -6,7 +6,8 @@ is the time-shared (one kernel per head) sibling. ``backend``:
 ``"torch"`` (always the PyTorch path) or ``"triton"`` (the fused kernel, an error if it cannot run).
 
 The PyTorch path is :mod:`.conv_cpu`: band-matrix products (whole sequence or chunks of it) for dynamic
-convolution and oneDNN's depthwise convolution for lightweight convolution, chosen per shape.
+convolution and oneDNN's depthwise convolution for lightweight convolution, chosen per shape; from kernel logits
+(:mod:`.conv_cpu_logits`) the softmax over the taps and DropConnect are fused into the band paths.
 
 Triton is imported only when the Triton backend is used, so this package imports and runs on the CPU without it.
 """

@@ -20,6 +20,8 @@ Lightweight convolution (:data:`LIGHTWEIGHT_PATHS`) runs the dynamic paths on a 
 
 :func:`choose_dynamic_path` / :func:`choose_lightweight_path` pick a path from the shape alone (a fixed rule, so a
 run is reproducible); :func:`dynamic_conv_cpu` / :func:`lightweight_conv_cpu` take ``path=`` to force one.
+:func:`band_forward` / :func:`band_backward` are the products themselves, shared with :mod:`.conv_cpu_logits`
+(softmax and DropConnect fused in, what the layers run from their kernel logits).
 
 Memory: the band matrices hold ``B*H*T_p*(L+K-1)`` numbers (``T_p``: T rounded up to a multiple of L), at most
 fairseq's ``B*H*T*(T+K-1)``; the input windows add ``B*C*T_p*(L+K-1)/L``. Kernels longer than the sequence are
