@@ -16,7 +16,6 @@ import functools
 import os
 
 import torch
-import torch.nn.functional as F
 
 from .conv_cpu import dynamic_conv_cpu, lightweight_conv_cpu
 from .conv_cpu_logits import dynamic_conv_from_logits_cpu

@@ -68,7 +68,7 @@ class _SoftmaxDropoutBandConv(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, logits, padding_l: int, L: int, p: float):
         B, C, T = x.shape
-        H, K = logits.shape[1], logits.shape[2]
+        H = logits.shape[1]
         y = softmax_over_taps(logits, dim=2)
         kept_y, P = trim_taps(y, padding_l, T)  # only the taps that can touch the sequence enter the band
         Kt = kept_y.shape[2]

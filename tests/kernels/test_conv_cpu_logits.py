@@ -1,3 +1,4 @@
+# ruff: noqa: B023 -- each closure is called inside the loop iteration that defines it
 """The CPU paths from kernel logits (kernels.conv_cpu_logits: softmax, DropConnect and band product fused) against
 the float64 reference in value and gradient, and their DropConnect as a valid dropout of the normalised taps."""
 
