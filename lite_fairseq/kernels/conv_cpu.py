@@ -11,8 +11,9 @@ Dynamic-convolution paths (:data:`DYNAMIC_PATHS`):
   products (input gradient: output gradient times the band; weight gradient: the band's diagonals of output
   gradient times padded input). A custom autograd function, so nothing else is kept for the backward pass.
 * ``"chunked"``: the same with time cut into chunks of ``L`` steps, each a ``L x (L+K-1)`` band against its own
-  window of the input; multiply-adds fall from ``T*(T+K-1)`` to ``T*(L+K-1)`` per channel, which matters for long
-  sequences (T=512). ``L = T`` is the band path.
+  window of the input (a strided view of x, read in place: one batched product per chunk); multiply-adds fall
+  from ``T*(T+K-1)`` to ``T*(L+K-1)`` per channel, which matters for long sequences (T=512). ``L = T`` is the band
+  path.
 * ``"shift"``: the original shift-and-add over the K taps (:func:`dynamic_conv_torch`), least memory.
 
 Lightweight convolution (:data:`LIGHTWEIGHT_PATHS`) runs the dynamic paths on a stride-0 expanded weight and adds
@@ -24,7 +25,7 @@ run is reproducible); :func:`dynamic_conv_cpu` / :func:`lightweight_conv_cpu` ta
 (softmax and DropConnect fused in, what the layers run from their kernel logits).
 
 Memory: the band matrices hold ``B*H*T_p*(L+K-1)`` numbers (``T_p``: T rounded up to a multiple of L), at most
-fairseq's ``B*H*T*(T+K-1)``; the input windows add ``B*C*T_p*(L+K-1)/L``. Kernels longer than the sequence are
+fairseq's ``B*H*T*(T+K-1)``; the chunked backward pass adds one band-sized gradient. Kernels longer than the sequence are
 first cut to the taps that can touch it (at most ``2T-1``), as fairseq does for the causal case.
 """
 
@@ -71,15 +72,6 @@ def _diagonals(band: torch.Tensor, K: int) -> torch.Tensor:
     return band.as_strided((n, L, K), (L * W, W + 1, 1))
 
 
-def _to_chunks(t3: torch.Tensor, N: int, L: int) -> torch.Tensor:
-    """``BH x R x T`` -> ``BH*N x R x L`` (zero-padded on the right to ``N*L`` steps); a view when N == 1."""
-    BH, R, T = t3.shape
-    if N == 1:
-        return t3
-    t3 = F.pad(t3, (0, N * L - T))
-    return t3.view(BH, R, N, L).transpose(1, 2).reshape(BH * N, R, L)
-
-
 def _build_band(weight: torch.Tensor, N: int, L: int) -> torch.Tensor:
     """``band[b*H*N + h*N + n, i, i + k] = weight[b, h, k, n*L + i]``, zeros elsewhere: ``BH*N x L x (L+K-1)``.
     The taps are copied straight from weight's own strides (no intermediate copy)."""
@@ -122,21 +114,44 @@ def _apply_band(band: torch.Tensor, x3: torch.Tensor, like: torch.Tensor, alpha:
 def band_forward(x: torch.Tensor, band: torch.Tensor, padding_l: int, K: int, N: int, L: int,
                  alpha: float = 1.0):
     """``alpha`` times the convolution of ``x`` (``B x C x T``) with the band matrices of :func:`_build_band`;
-    returns the output and the input (windows) the backward pass needs. With a single chunk (L = T) the band is
-    narrowed to the T x T block that meets the unpadded input, as fairseq does, so x is used in place, whatever
-    its strides (a permuted T x B x C tensor costs no copy)."""
+    returns the output and the input (a ``BH x R x T`` view of x) the backward pass needs. Each band (the whole
+    sequence or one chunk) is narrowed to the columns that meet the unpadded input, as fairseq does for the whole
+    sequence, so x is read in place, whatever its strides (a permuted T x B x C tensor costs no copy)."""
     B, C, T = x.shape
     BH = band.shape[0] // N
     R, W = C * B // BH, L + K - 1
     x3 = x.reshape(BH, R, T)
     if N == 1:
         return _apply_band(band.narrow(2, padding_l, T), x3, like=x, alpha=alpha).reshape(B, C, T), x3
-    # input windows: chunk n sees steps [n*L - padding_l, n*L - padding_l + W) of x, zeros outside
-    xpad = F.pad(x3, (padding_l, N * L + K - 1 - T - padding_l))
-    xw = xpad.unfold(2, W, L).transpose(1, 2).reshape(BH * N, R, W)
-    out = _bmm(xw, band.transpose(1, 2), alpha)  # BH*N x R x L
-    out = out.view(BH, N, R, L).transpose(1, 2).reshape(BH, R, N * L)[..., :T]
-    return out.reshape(B, C, T), xw
+    # chunk n: output steps [t0, t1) from input steps [a, b), read in place (no padded or windowed copy of x)
+    out, out3 = _empty_like_split(like=x, shape=x3.shape)
+    band4 = band.view(BH, N, L, W)
+    for n, t0, t1, a, b, c0 in _chunk_ranges(T, padding_l, K, N, L):
+        prod = torch.bmm(band4[:, n, : t1 - t0, c0 : c0 + b - a], x3[:, :, a:b].transpose(1, 2))  # BH x rows x R
+        torch.mul(prod, alpha, out=out3[:, :, t0:t1].transpose(1, 2))
+    return out.reshape(B, C, T), x3
+
+
+def _chunk_ranges(T: int, padding_l: int, K: int, N: int, L: int):
+    """Per chunk n: its output steps ``[t0, t1)``, the input steps ``[a, b)`` its band reads (inside ``[0, T)``) and
+    the band column ``c0`` that meets step ``a``."""
+    W = L + K - 1
+    for n in range(N):
+        t0, t1 = n * L, min(T, (n + 1) * L)
+        s0 = t0 - padding_l
+        a, b = max(0, s0), min(T, s0 + W)
+        yield n, t0, t1, a, b, a - s0
+
+
+def _empty_like_split(like: torch.Tensor, shape, zero: bool = False):
+    """A tensor laid out like ``like`` (``B x C x T``) and its ``BH x R x T`` view (a plain tensor if the strides do
+    not split into heads)."""
+    out = torch.zeros_like(like) if zero else torch.empty_like(like)
+    try:
+        return out, out.view(shape)
+    except RuntimeError:
+        out = like.new_zeros(shape) if zero else like.new_empty(shape)
+        return out, out
 
 
 def band_backward(grad_out: torch.Tensor, xw: torch.Tensor, band: torch.Tensor, shape, need_x: bool,
@@ -146,18 +161,20 @@ def band_backward(grad_out: torch.Tensor, xw: torch.Tensor, band: torch.Tensor, 
     zero) holding finite values from elsewhere, for a caller that multiplies them by zero weights anyway."""
     B, C, T, H, K, N, L, padding_l = shape
     R, BH, W = C // H, B * H, L + K - 1
-    go = _to_chunks(grad_out.reshape(BH, R, T), N, L)  # BH*N x R x L
+    go = grad_out.reshape(BH, R, T)
     grad_x = taps = None
     if need_x:
         if N == 1:
             grad_x = _apply_band(band.narrow(2, padding_l, T).transpose(1, 2), go, like=grad_out, alpha=alpha)
             grad_x = grad_x.view(B, C, T)
-        else:  # gradient of each chunk's window, overlap-added: chunk n covers [n*L, n*L + W), W - L <= L
-            g4 = _bmm(go, band, alpha).view(BH, N, R, W).transpose(1, 2)
-            gpad = g4.new_zeros(BH, R, N + 1, L)
-            gpad[:, :, :N] = g4[..., :L]
-            gpad[:, :, 1:, : K - 1] += g4[..., L:]
-            grad_x = gpad.view(BH, R, (N + 1) * L)[..., padding_l : padding_l + T].reshape(B, C, T)
+        else:  # each chunk's input gradient added into the steps it read (neighbours overlap by K-1 steps)
+            grad_x, gx3 = _empty_like_split(like=grad_out, shape=(BH, R, T), zero=True)
+            go3, band4 = go, band.view(BH, N, L, W)
+            for n, t0, t1, a, b, c0 in _chunk_ranges(T, padding_l, K, N, L):
+                prod = torch.bmm(band4[:, n, : t1 - t0, c0 : c0 + b - a].transpose(1, 2),
+                                 go3[:, :, t0:t1].transpose(1, 2))  # BH x cols x R
+                gx3[:, :, a:b].transpose(1, 2).add_(prod, alpha=alpha)
+            grad_x = grad_x.reshape(B, C, T)
     if need_w:
         if N == 1:
             # G[n, t, s] = sum_r go[n, r, t] x[n, r, s] (n x T x T) placed P elements into a flat buffer, so that
@@ -172,9 +189,12 @@ def band_backward(grad_out: torch.Tensor, xw: torch.Tensor, band: torch.Tensor, 
                 s_idx = (torch.arange(T, device=band.device).view(T, 1) + torch.arange(K, device=band.device)
                          - padding_l)
                 taps = taps.masked_fill(((s_idx < 0) | (s_idx >= T)).view(1, T, K), 0)
-        else:
-            gband = _bmm(go.transpose(1, 2), xw, alpha)  # BH*N x L x W
-            taps = _diagonals(gband, K).reshape(BH, N * L, K)[:, :T]
+        else:  # the chunks' band gradients, zero where a band reads outside [0, T)
+            gband = band.new_zeros(BH, N, L, W)
+            for n, t0, t1, a, b, c0 in _chunk_ranges(T, padding_l, K, N, L):
+                prod = torch.bmm(go[:, :, t0:t1].transpose(1, 2), xw[:, :, a:b])  # BH x rows x cols
+                torch.mul(prod, alpha, out=gband[:, n, : t1 - t0, c0 : c0 + b - a])
+            taps = _diagonals(gband.view(BH * N, L, W), K).reshape(BH, N * L, K)[:, :T]
     return grad_x, taps
 
 
