@@ -25,8 +25,8 @@ run is reproducible); :func:`dynamic_conv_cpu` / :func:`lightweight_conv_cpu` ta
 (softmax and DropConnect fused in, what the layers run from their kernel logits).
 
 Memory: the band matrices hold ``B*H*T_p*(L+K-1)`` numbers (``T_p``: T rounded up to a multiple of L), at most
-fairseq's ``B*H*T*(T+K-1)``; the chunked backward pass adds one band-sized gradient. Kernels longer than the sequence are
-first cut to the taps that can touch it (at most ``2T-1``), as fairseq does for the causal case.
+fairseq's ``B*H*T*(T+K-1)``; the chunked backward pass adds one band-sized gradient. Kernels longer than the
+sequence are first cut to the taps that can touch it (at most ``2T-1``), as fairseq does for the causal case.
 """
 
 from typing import Optional
