@@ -240,13 +240,13 @@ def band_conv(x: torch.Tensor, weight: torch.Tensor, padding_l: int, chunk: Opti
 
 
 def choose_dynamic_path(B: int, C: int, H: int, K: int, T: int) -> str:
-    """Per-shape rule: the full band until it is 3x wider than a chunk's band (T+K-1 against L+K-1), the chunked
-    band beyond. Measured (the benchmark's --candidates paths, 1 thread): the band wins at T=32 (K 3..31) and at
-    T=128, K=31 (2.2x wider), the chunked band at T=512, K=63 (3.5x wider); the copies that cut the sequence
-    into windows cost about what the saved multiply-adds gain in between."""
+    """Per-shape rule: the full band until it is 1.5x wider than a chunk's band (T+K-1 against L+K-1), the chunked
+    band beyond. Since the chunks read x in place (no windowed copy), the chunked band won where it saves a third
+    of the multiply-adds or more (measured with the benchmark's --candidates paths, 1 and 2 threads: T=128, K=31,
+    2.2x narrower; T=512, K=63, 3.5x narrower); at T=32 a sequence is a single chunk (L = T) anyway."""
     K = min(K, 2 * T - 1)
     L = chunk_length(K, T)
-    return "band" if (T + K - 1) <= 3 * (L + K - 1) else "chunked"
+    return "band" if 2 * (T + K - 1) <= 3 * (L + K - 1) else "chunked"
 
 
 def choose_lightweight_path(B: int, C: int, H: int, K: int, T: int) -> str:

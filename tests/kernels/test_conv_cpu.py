@@ -139,7 +139,8 @@ def test_float32_paths_agree_with_the_float64_reference():
 def test_rule_picks_the_band_for_short_sequences_and_chunks_for_long_ones():
     assert choose_dynamic_path(128, 248, 4, 3, 32) == "band"
     assert choose_dynamic_path(128, 248, 4, 31, 32) == "band"
-    assert choose_dynamic_path(32, 248, 4, 31, 128) == "band"
+    assert choose_dynamic_path(32, 248, 4, 31, 128) == "chunked"
+    assert choose_dynamic_path(8, 248, 4, 15, 40) == "band"  # two chunks would save under a third
     assert choose_dynamic_path(8, 448, 4, 63, 512) == "chunked"
     assert choose_lightweight_path(8, 448, 4, 63, 512) in LIGHTWEIGHT_PATHS
 
