@@ -25,7 +25,7 @@ run is reproducible); :func:`dynamic_conv_cpu` / :func:`lightweight_conv_cpu` ta
 (softmax and DropConnect fused in, what the layers run from their kernel logits).
 
 Memory: the band matrices hold ``B*H*T_p*(L+K-1)`` numbers (``T_p``: T rounded up to a multiple of L), at most
-fairseq's ``B*H*T*(T+K-1)``; the chunked backward pass adds one band-sized gradient. Kernels longer than the
+fairseq's ``B*H*T*(T+K-1)``; the chunked backward pass adds one chunk's band gradient. Kernels longer than the
 sequence are first cut to the taps that can touch it (at most ``2T-1``), as fairseq does for the causal case.
 """
 
@@ -189,12 +189,15 @@ def band_backward(grad_out: torch.Tensor, xw: torch.Tensor, band: torch.Tensor, 
                 s_idx = (torch.arange(T, device=band.device).view(T, 1) + torch.arange(K, device=band.device)
                          - padding_l)
                 taps = taps.masked_fill(((s_idx < 0) | (s_idx >= T)).view(1, T, K), 0)
-        else:  # the chunks' band gradients, zero where a band reads outside [0, T)
-            gband = band.new_zeros(BH, N, L, W)
-            for n, t0, t1, a, b, c0 in _chunk_ranges(T, padding_l, K, N, L):
+        else:  # one chunk's band gradient at a time (zero where its band reads outside [0, T)), its diagonals kept
+            taps = band.new_empty(BH, T, K)
+            gband = band.new_zeros(BH, L, W)
+            for _, t0, t1, a, b, c0 in _chunk_ranges(T, padding_l, K, N, L):
+                if c0 > 0 or b - a < W:  # an edge chunk: columns left from the previous chunk must read zero
+                    gband.zero_()
                 prod = torch.bmm(go[:, :, t0:t1].transpose(1, 2), xw[:, :, a:b])  # BH x rows x cols
-                torch.mul(prod, alpha, out=gband[:, n, : t1 - t0, c0 : c0 + b - a])
-            taps = _diagonals(gband.view(BH * N, L, W), K).reshape(BH, N * L, K)[:, :T]
+                torch.mul(prod, alpha, out=gband[:, : t1 - t0, c0 : c0 + b - a])
+                taps[:, t0:t1] = _diagonals(gband, K)[:, : t1 - t0]
     return grad_x, taps
 
 
