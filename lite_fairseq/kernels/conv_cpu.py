@@ -253,10 +253,14 @@ def choose_dynamic_path(B: int, C: int, H: int, K: int, T: int) -> str:
 
 
 def choose_lightweight_path(B: int, C: int, H: int, K: int, T: int) -> str:
-    """Per-shape rule for lightweight convolution: the dynamic rule on the expanded weight. oneDNN's depthwise
-    ``conv1d`` lost to the band paths at all five benchmark shapes on the 2-core machine, so it is only a
-    candidate."""
-    return choose_dynamic_path(B, C, H, K, T)
+    """Per-shape rule for lightweight convolution: the dynamic rule on the expanded weight, but the chunked band
+    only with three chunks or more (with two, at T=32 and K=15, its per-chunk input-gradient product, about half of
+    x, put the peak 0.7 MiB above fairseq's band path; the band matched it). oneDNN's depthwise ``conv1d`` lost to
+    the band paths at all five benchmark shapes on the 2-core machine, so it is only a candidate."""
+    path = choose_dynamic_path(B, C, H, K, T)
+    if path == "chunked" and -(-T // chunk_length(min(K, 2 * T - 1), T)) < 3:
+        return "band"
+    return path
 
 
 def dynamic_conv_cpu(x: torch.Tensor, weight: torch.Tensor, padding_l: int,

@@ -143,7 +143,9 @@ def test_rule_picks_the_band_unless_chunks_save_a_third_of_its_width():
     assert choose_dynamic_path(128, 248, 4, 3, 32) == "chunked"  # chunks of 16: 18 columns against 34
     assert choose_dynamic_path(32, 248, 4, 31, 128) == "chunked"
     assert choose_dynamic_path(8, 448, 4, 63, 512) == "chunked"
-    assert choose_lightweight_path(8, 448, 4, 63, 512) in LIGHTWEIGHT_PATHS
+    assert choose_lightweight_path(8, 448, 4, 63, 512) == "chunked"
+    assert choose_lightweight_path(32, 248, 4, 31, 128) == "chunked"  # three chunks
+    assert choose_lightweight_path(128, 248, 4, 15, 32) == "band"  # two chunks: more memory than the band
 
 
 def test_chunk_length_is_at_least_k_minus_1_or_the_whole_sequence():
