@@ -69,7 +69,11 @@ class _SoftmaxDropoutBandConv(torch.autograd.Function):
     def forward(ctx, x, logits, padding_l: int, L: int, p: float):
         B, C, T = x.shape
         H = logits.shape[1]
-        y = softmax_over_taps(logits, dim=2)
+        time_major = logits.permute(3, 0, 1, 2)  # the layer's logits: a view of a contiguous T x B x H x K tensor
+        if time_major.is_contiguous():  # softmax over the contiguous last dim, y in the same layout (no copies)
+            y = softmax_over_taps(time_major, dim=3).permute(1, 2, 3, 0)
+        else:
+            y = softmax_over_taps(logits, dim=2)
         kept_y, P = trim_taps(y, padding_l, T)  # only the taps that can touch the sequence enter the band
         Kt = kept_y.shape[2]
         lo = padding_l - P
