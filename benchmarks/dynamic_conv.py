@@ -14,6 +14,11 @@ Two tables per dtype:
 
     python benchmarks/dynamic_conv.py            # on a GPU: the paper's shapes, float32 and float16
     python benchmarks/dynamic_conv.py --cpu      # CPU: our public functions against fairseq's CPU paths
+    python benchmarks/dynamic_conv.py --cpu --kinds dynamic --cases 3,4 --candidates   # a part, every path
+
+On the CPU ``--candidates`` adds each of our paths forced (``ours band`` / ``chunked`` / ``shift``: from the
+logits, softmax and DropConnect fused into the band paths) and ``ours unfused band`` (``F.softmax``,
+``F.dropout``, then the band path on the weights: the code before the fusion), all in the same interleaved rounds.
 
 fairseq's classes are optional imports: a path whose import fails is reported as missing, not timed.
 """
@@ -207,12 +212,13 @@ def bench_kernel(mods, cases, dtype, device, timer, copy_gbs):
 # functions against fairseq's DynamicConv1dTBC / LightweightConv1dTBC with unfold=False (band) and unfold=True.
 
 
-def _cpu_paths(case, candidates):
+def _cpu_paths(case, candidates, kinds=("dynamic", "lightweight")):
     """{(kind, path name): fn(x)} for one case; kind is "dynamic" or "lightweight"."""
     from fairseq.modules.dynamic_convolution import DynamicConv1dTBC
     from fairseq.modules.lightweight_convolution import LightweightConv1dTBC
 
     from lite_fairseq.kernels import conv_cpu
+    from lite_fairseq.kernels.conv_cpu_logits import dynamic_conv_from_logits_cpu
 
     _, B, T, C, H, K, P = case
     dyn = DynamicConv1dTBC(C, kernel_size=K, padding_l=P, weight_softmax=True, num_heads=H,
@@ -225,9 +231,11 @@ def _cpu_paths(case, candidates):
             logits = F.linear(x, dyn.weight_linear.weight).view(T, B, H, K).permute(1, 2, 3, 0)
             if path is None:
                 out = dynamic_conv_from_logits(x.permute(1, 2, 0), logits, P, WEIGHT_DROPOUT, True, backend="torch")
-            else:
+            elif path.startswith("unfused "):  # softmax, F.dropout, then the path on the weights
                 w = F.dropout(torch.softmax(logits, dim=2), WEIGHT_DROPOUT, True)
-                out = conv_cpu.dynamic_conv_cpu(x.permute(1, 2, 0), w, P, path)
+                out = conv_cpu.dynamic_conv_cpu(x.permute(1, 2, 0), w, P, path[len("unfused "):])
+            else:
+                out = dynamic_conv_from_logits_cpu(x.permute(1, 2, 0), logits, P, WEIGHT_DROPOUT, True, path)
             return out.permute(2, 0, 1)
 
         return run
@@ -251,10 +259,13 @@ def _cpu_paths(case, candidates):
         ("lightweight", "fairseq unfold=True"): lambda x: lw(x, unfold=True),
         ("lightweight", "ours"): ours_lw(),
     }
+    paths = {key: fn for key, fn in paths.items() if key[0] in kinds}
     if candidates:
-        for p in conv_cpu.DYNAMIC_PATHS:
+        for p in conv_cpu.DYNAMIC_PATHS if "dynamic" in kinds else ():
             paths[("dynamic", f"ours {p}")] = ours_dyn(p)
-        for p in conv_cpu.LIGHTWEIGHT_PATHS:
+        if "dynamic" in kinds:
+            paths[("dynamic", "ours unfused band")] = ours_dyn("unfused band")
+        for p in conv_cpu.LIGHTWEIGHT_PATHS if "lightweight" in kinds else ():
             paths[("lightweight", f"ours {p}")] = ours_lw(p)
     return paths
 
@@ -275,7 +286,7 @@ def peak_bytes(fn) -> int:
     return peak
 
 
-def bench_cpu(cases, threads, rounds, candidates):
+def bench_cpu(cases, threads, rounds, candidates, kinds=("dynamic", "lightweight")):
     torch.set_num_threads(threads)
     print(f"# cpu, {threads} threads; torch {torch.__version__}; python {sys.version.split()[0]}")
     print(f"# layer in training: weight softmax, DropConnect p={WEIGHT_DROPOUT}; T x B x C input; times are medians "
@@ -289,7 +300,7 @@ def bench_cpu(cases, threads, rounds, candidates):
         torch.manual_seed(0)
         x = torch.randn(T, B, C, requires_grad=True)
         g = torch.randn(T, B, C)
-        paths = _cpu_paths(case, candidates)
+        paths = _cpu_paths(case, candidates, kinds)
 
         def fwd(fn):
             return lambda: fn(x)
@@ -309,7 +320,7 @@ def bench_cpu(cases, threads, rounds, candidates):
                     if r >= 2:
                         times[key][i].append((time.perf_counter() - t0) * 1e3)
         med = {key: tuple(statistics.median(v) for v in pair) for key, pair in times.items()}
-        for kind in ("dynamic", "lightweight"):
+        for kind in kinds:
             best = [min(med[(k, p)][i] for (k, p) in med if k == kind and p.startswith("fairseq")) for i in (0, 1)]
             for (k, p), (f, fb) in med.items():
                 if k != kind:
@@ -325,12 +336,20 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2, help="CPU: torch.set_num_threads (default 2)")
     ap.add_argument("--rounds", type=int, default=5, help="CPU: interleaved timed rounds per case")
     ap.add_argument("--candidates", action="store_true", help="CPU: also time each of our candidate paths")
+    ap.add_argument("--kinds", default="dynamic,lightweight",
+                    help="CPU: comma list of the convolutions to time (dynamic, lightweight)")
+    ap.add_argument("--cases", default=None,
+                    help="CPU: comma list of case numbers to run (0-4, default all)")
     ap.add_argument("--dtypes", default=None, help="comma list among float32,float16,bfloat16")
     ap.add_argument("--reps", type=int, default=100, help="GPU: milliseconds of repetitions per timing")
     args = ap.parse_args(argv)
     device = "cpu" if args.cpu or not torch.cuda.is_available() else "cuda"
     if device == "cpu":
-        return bench_cpu(CPU_CASES, args.threads, args.rounds, args.candidates)
+        kinds = tuple(k for k in ("dynamic", "lightweight") if k in args.kinds.split(","))
+        if not kinds:
+            ap.error(f"--kinds {args.kinds!r}: name dynamic, lightweight or both")
+        cases = CPU_CASES if args.cases is None else [CPU_CASES[int(i)] for i in args.cases.split(",")]
+        return bench_cpu(cases, args.threads, args.rounds, args.candidates, kinds)
     dtypes = args.dtypes or ("float32,float16" if device == "cuda" else "float32")
     cases = GPU_CASES if device == "cuda" else CPU_CASES
     timer = Timer(device, args.reps)

@@ -5,7 +5,6 @@ import dataclasses
 
 import pytest
 import torch
-import torch.nn.functional as F
 from fairseq.modules import MultiheadAttention
 from fairseq.modules.dynamic_convolution import DynamicConv1dTBC
 from fairseq.modules.lightweight_convolution import LightweightConv1dTBC
@@ -152,8 +151,9 @@ def test_incremental_state_needs_a_causal_convolution():
 
 
 def test_weight_dropout_drops_kernel_taps_in_training_only():
-    """DropConnect on the normalised kernels: in training, taps zeroed and the rest scaled by 1/(1-p), exactly as
-    F.dropout with the same seed does it; in eval, the plain softmax kernels."""
+    """DropConnect on the normalised kernels: in training, taps zeroed and the rest scaled by 1/(1-p); in eval, the
+    plain softmax kernels. On the CPU the mask is the documented draw of kernels.conv_cpu_logits (31-bit integers
+    in the logits' T x B x H x K layout, a tap kept when its draw is at least round(p * 2**31)), reproduced here."""
     conv = DynamicConvTBC(8, 7, 3, 2, weight_dropout=0.5, backend="torch")
     x = torch.randn(10, 2, 8, generator=torch.Generator().manual_seed(0))
     x_bct = x.permute(1, 2, 0)
@@ -163,7 +163,8 @@ def test_weight_dropout_drops_kernel_taps_in_training_only():
         torch.manual_seed(1)
         trained = conv.train()(x)
         torch.manual_seed(1)
-        dropped = F.dropout(weight, p=0.5, training=True)
+        draws = torch.empty(10, 2, 2, 7, dtype=torch.int32).random_().permute(1, 2, 3, 0)  # B x H x K x T view
+        dropped = weight * (draws >= round(0.5 * 2**31)) / (1 - 0.5)
         assert 0.3 < float((dropped == 0).float().mean()) < 0.7
         torch.testing.assert_close(trained, dynamic_conv_torch(x_bct, dropped, 3).permute(2, 0, 1))
 

@@ -6,7 +6,8 @@ is the time-shared (one kernel per head) sibling. ``backend``:
 ``"torch"`` (always the PyTorch path) or ``"triton"`` (the fused kernel, an error if it cannot run).
 
 The PyTorch path is :mod:`.conv_cpu`: band-matrix products (whole sequence or chunks of it) for dynamic
-convolution and oneDNN's depthwise convolution for lightweight convolution, chosen per shape.
+convolution and oneDNN's depthwise convolution for lightweight convolution, chosen per shape; from kernel logits
+(:mod:`.conv_cpu_logits`) the softmax over the taps and DropConnect are fused into the band paths.
 
 Triton is imported only when the Triton backend is used, so this package imports and runs on the CPU without it.
 """
@@ -15,9 +16,9 @@ import functools
 import os
 
 import torch
-import torch.nn.functional as F
 
 from .conv_cpu import dynamic_conv_cpu, lightweight_conv_cpu
+from .conv_cpu_logits import dynamic_conv_from_logits_cpu
 from .dynamic_conv_torch import (
     check_conv_config,
     check_dynamic_conv_shapes,
@@ -90,8 +91,7 @@ def dynamic_conv_from_logits(x, logits, padding_l: int, weight_dropout: float = 
         check_dynamic_conv_shapes(x, logits, padding_l)
         return _triton_module().dynamic_conv_from_logits_triton(x, logits, padding_l, weight_dropout, training)
     check_dynamic_conv_shapes(x, logits, padding_l)
-    weight = F.dropout(softmax_over_taps(logits, dim=2), p=weight_dropout, training=training)
-    return dynamic_conv_cpu(x, weight, padding_l)
+    return dynamic_conv_from_logits_cpu(x, logits, padding_l, weight_dropout, training)
 
 
 def check_lightweight_conv_shapes(x, weight, padding_l: int) -> None:

@@ -168,7 +168,7 @@ class DynamicConvTBC(DepthwiseConvTBC):
     def full_sequence(self, x: Tensor, padding_l: int) -> Tensor:
         logits = self.kernel_logits(x)
         x_bct = x.permute(1, 2, 0)
-        if self.weight_softmax:  # softmax and DropConnect fused into the GPU kernel
+        if self.weight_softmax:  # softmax and DropConnect fused into the GPU kernel and the CPU band paths
             out = kernels.dynamic_conv_from_logits(x_bct, logits, padding_l, self.weight_dropout, self.training,
                                                    backend=self.backend)
         else:

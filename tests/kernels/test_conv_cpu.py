@@ -136,12 +136,16 @@ def test_float32_paths_agree_with_the_float64_reference():
         assert rel_err(dynamic_conv_cpu(x.float(), w.float(), P, path), ref) < 1e-5, path
 
 
-def test_rule_picks_the_band_for_short_sequences_and_chunks_for_long_ones():
-    assert choose_dynamic_path(128, 248, 4, 3, 32) == "band"
-    assert choose_dynamic_path(128, 248, 4, 31, 32) == "band"
-    assert choose_dynamic_path(32, 248, 4, 31, 128) == "band"
+def test_rule_picks_the_band_unless_chunks_save_a_third_of_its_width():
+    assert choose_dynamic_path(128, 248, 4, 31, 32) == "band"  # one chunk of 32 steps: the band itself
+    assert choose_dynamic_path(128, 248, 4, 31, 30) == "band"
+    assert choose_dynamic_path(8, 248, 4, 31, 40) == "band"  # chunks of 40: the same
+    assert choose_dynamic_path(128, 248, 4, 3, 32) == "chunked"  # chunks of 16: 18 columns against 34
+    assert choose_dynamic_path(32, 248, 4, 31, 128) == "chunked"
     assert choose_dynamic_path(8, 448, 4, 63, 512) == "chunked"
-    assert choose_lightweight_path(8, 448, 4, 63, 512) in LIGHTWEIGHT_PATHS
+    assert choose_lightweight_path(8, 448, 4, 63, 512) == "chunked"
+    assert choose_lightweight_path(32, 248, 4, 31, 128) == "chunked"  # three chunks
+    assert choose_lightweight_path(128, 248, 4, 15, 32) == "band"  # two chunks: more memory than the band
 
 
 def test_chunk_length_is_at_least_k_minus_1_or_the_whole_sequence():

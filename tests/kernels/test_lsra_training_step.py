@@ -73,6 +73,7 @@ def test_the_model_really_dispatches_to_the_kernel(monkeypatch):
         raise AssertionError("the PyTorch convolution path ran")
 
     monkeypatch.setattr(kernels, "dynamic_conv_cpu", torch_path)
+    monkeypatch.setattr(kernels, "dynamic_conv_from_logits_cpu", torch_path)
     monkeypatch.setattr(kernels, "lightweight_conv_cpu", torch_path)
     d = make_dictionary(30)
     src = random_tokens(d, 2, 6).to(DEVICE)
