@@ -49,3 +49,35 @@ def incremental_logprobs(model, src, prev, reorder_at=None, new_order=None, norm
         out, _ = model.decoder(prev[:, : t + 1], encoder_out=encoder_out, incremental_state=state)
         steps.append(model.get_normalized_probs((out, None), log_probs=True) if normalize else out)
     return torch.cat(steps, dim=1)
+
+
+def padded_source(dictionary, generator):
+    """Three source sentences, the first left-padded by three tokens (lengths 3, 6, 6)."""
+    short = random_tokens(dictionary, 1, 3, generator)
+    padding = torch.full((1, 3), dictionary.pad())
+    return torch.cat([torch.cat([padding, short], 1), random_tokens(dictionary, 2, 6, generator)])
+
+
+def stepwise_with_attention(need_attn, switch, settings=(True, False)):
+    """A tiny Lite model (``need_attn`` set on its decoder layers) decoded step by step on a padded source once per
+    value in ``settings`` (``switch(value)`` called first); returns the list of (outputs, alignment-layer weights)
+    of each run, the full forward pass's (outputs, weights), and the model."""
+    d = make_dictionary()
+    model = build_model("lite_transformer_tiny", dictionary=d).eval()
+    for layer in model.decoder.layers:
+        layer.make_generation_fast_(need_attn=need_attn)
+    g = torch.Generator().manual_seed(5)
+    src, prev = padded_source(d, g), random_tokens(d, 3, 6, g)
+    results = []
+    with torch.no_grad():
+        for value in settings:
+            switch(value)
+            encoder_out = model.encoder(src, src_lengths=None)
+            state, outs, attns = {}, [], []
+            for t in range(prev.size(1)):
+                out, extra = model.decoder(prev[:, : t + 1], encoder_out=encoder_out, incremental_state=state)
+                outs.append(out)
+                attns.append(extra["attn"][0])
+            results.append((torch.cat(outs, 1), torch.cat(attns, 1)))
+        full, extra = model(src, None, prev)
+    return results, (full, extra["attn"][0]), model, prev.size(1)

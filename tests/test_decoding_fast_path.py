@@ -8,7 +8,8 @@ import torch
 import lite_fairseq.modules.layers as layers
 from lite_fairseq.modules import fast_step
 import lite_fairseq.modules.lsra as lsra
-from model_helpers import build_model, incremental_logprobs, make_dictionary, random_tokens
+from model_helpers import (build_model, incremental_logprobs, make_dictionary, padded_source, random_tokens,
+                           stepwise_with_attention)
 
 TINY_K3 = ["--decoder-kernel-size-list", "[3,3,3]"]  # kernel shorter than the sentences below, as well as longer
 
@@ -127,36 +128,15 @@ def encoder_calls(monkeypatch):
     return counter
 
 
-def _padded_source(d, g):
-    short = random_tokens(d, 1, 3, g)
-    return torch.cat([torch.cat([torch.full((1, 3), d.pad()), short], 1), random_tokens(d, 2, 6, g)])
-
-
 @pytest.mark.parametrize("need_attn", [True, False])  # weights asked for (fairseq's default) or not (SDPA)
 def test_encoder_attention_fast_step_equals_fairseqs(encoder_calls, need_attn):
-    d = make_dictionary()
-    model = build_model("lite_transformer_tiny", dictionary=d).eval()
-    for layer in model.decoder.layers:
-        layer.make_generation_fast_(need_attn=need_attn)
-    g = torch.Generator().manual_seed(5)
-    src, prev = _padded_source(d, g), random_tokens(d, 3, 6, g)
-    results = []
-    with torch.no_grad():
-        for enabled in (True, False):
-            encoder_calls["enabled"] = enabled
-            encoder_out = model.encoder(src, src_lengths=None)
-            state, outs, attns = {}, [], []
-            for t in range(prev.size(1)):
-                out, extra = model.decoder(prev[:, : t + 1], encoder_out=encoder_out, incremental_state=state)
-                outs.append(out)
-                attns.append(extra["attn"][0])
-            results.append((torch.cat(outs, 1), torch.cat(attns, 1)))
-        full, extra = model(src, None, prev)
-    assert encoder_calls["fast"] == (prev.size(1) - 1) * len(model.decoder.layers)  # every step after the first
+    results, (full, full_attn), model, steps = stepwise_with_attention(
+        need_attn, lambda enabled: encoder_calls.update(enabled=enabled))
+    assert encoder_calls["fast"] == (steps - 1) * len(model.decoder.layers)  # every step after the first
     torch.testing.assert_close(results[0][0], results[1][0], atol=1e-5, rtol=0)
     torch.testing.assert_close(results[0][0], full, atol=1e-5, rtol=0)
     torch.testing.assert_close(results[0][1], results[1][1], atol=1e-5, rtol=0)
-    torch.testing.assert_close(results[0][1], extra["attn"][0], atol=1e-5, rtol=0)
+    torch.testing.assert_close(results[0][1], full_attn, atol=1e-5, rtol=0)
 
 
 def test_sequence_generator_output_is_unchanged_by_the_fast_paths(calls, encoder_calls):
@@ -167,7 +147,7 @@ def test_sequence_generator_output_is_unchanged_by_the_fast_paths(calls, encoder
     d = make_dictionary()
     model = build_model("lite_transformer_tiny", dictionary=d).eval()
     g = torch.Generator().manual_seed(6)
-    sample = {"net_input": {"src_tokens": _padded_source(d, g), "src_lengths": torch.tensor([3, 6, 6])}}
+    sample = {"net_input": {"src_tokens": padded_source(d, g), "src_lengths": torch.tensor([3, 6, 6])}}
     found = []
     for enabled in (True, False):
         calls["enabled"] = encoder_calls["enabled"] = enabled

@@ -11,7 +11,8 @@ import torch
 from fairseq.models import FairseqIncrementalDecoder
 
 from lite_fairseq.modules import LiteDecoderLayer, fast_step
-from model_helpers import build_model, incremental_logprobs, make_dictionary, random_tokens
+from model_helpers import (build_model, incremental_logprobs, make_dictionary, padded_source, random_tokens,
+                           stepwise_with_attention)
 
 MIXED = ["--decoder-layer-branches", "dynamic:default:128:4", "attn:1:128:4", "attn:1:64:4+lightweight:5:64:2"]
 CONFIGS = {
@@ -109,35 +110,13 @@ def test_reordering_gives_the_state_fairseqs_walk_gives(layer_steps):
     assert any(not torch.equal(ours[k][n], state[k][n]) for k in ours for n in ours[k] if ours[k][n] is not None)
 
 
-def _padded_source(d, g):
-    short = random_tokens(d, 1, 3, g)
-    return torch.cat([torch.cat([torch.full((1, 3), d.pad()), short], 1), random_tokens(d, 2, 6, g)])
-
-
 @pytest.mark.parametrize("need_attn", [True, False])
 def test_layer_step_with_padded_sources_and_attention_weights(layer_steps, need_attn):
-    d = make_dictionary()
-    model = build_model("lite_transformer_tiny", dictionary=d).eval()
-    for layer in model.decoder.layers:
-        layer.make_generation_fast_(need_attn=need_attn)
-    g = torch.Generator().manual_seed(5)
-    src, prev = _padded_source(d, g), random_tokens(d, 3, 6, g)
-    results = []
-    with torch.no_grad():
-        for on in (True, False):
-            _set_layer_step(on)
-            encoder_out = model.encoder(src, src_lengths=None)
-            state, outs, attns = {}, [], []
-            for t in range(prev.size(1)):
-                out, extra = model.decoder(prev[:, : t + 1], encoder_out=encoder_out, incremental_state=state)
-                outs.append(out)
-                attns.append(extra["attn"][0])
-            results.append((torch.cat(outs, 1), torch.cat(attns, 1)))
-        full, extra = model(src, None, prev)
-    assert layer_steps["steps"] == (prev.size(1) - 1) * len(model.decoder.layers)
+    results, (full, full_attn), model, steps = stepwise_with_attention(need_attn, _set_layer_step)
+    assert layer_steps["steps"] == (steps - 1) * len(model.decoder.layers)
     for got in results:
         torch.testing.assert_close(got[0], full, atol=1e-5, rtol=0)
-        torch.testing.assert_close(got[1], extra["attn"][0], atol=1e-5, rtol=0)  # the alignment layer's weights
+        torch.testing.assert_close(got[1], full_attn, atol=1e-5, rtol=0)  # the alignment layer's weights
 
 
 def test_layer_steps_and_module_steps_share_one_incremental_state(layer_steps):
@@ -193,7 +172,7 @@ def test_sequence_generator_output_is_unchanged_by_the_layer_step(layer_steps):
     d = make_dictionary()
     model = build_model("lite_transformer_tiny", MIXED, dictionary=d).eval()
     g = torch.Generator().manual_seed(6)
-    sample = {"net_input": {"src_tokens": _padded_source(d, g), "src_lengths": torch.tensor([3, 6, 6])}}
+    sample = {"net_input": {"src_tokens": padded_source(d, g), "src_lengths": torch.tensor([3, 6, 6])}}
     found = []
     for on in (True, False):
         _set_layer_step(on)
@@ -216,7 +195,7 @@ def test_attention_of_a_step_by_either_kernel_equals_the_full_forward(layer_step
     for layer in model.decoder.layers:
         layer.make_generation_fast_(need_attn=False)
     g = torch.Generator().manual_seed(7)
-    src, prev = _padded_source(d, g), random_tokens(d, 3, 6, g)
+    src, prev = padded_source(d, g), random_tokens(d, 3, 6, g)
     with torch.no_grad():
         step = incremental_logprobs(model, src, prev, normalize=False)
         full, _ = model(src, None, prev)

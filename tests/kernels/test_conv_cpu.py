@@ -3,7 +3,9 @@
 import pytest
 import torch
 
-from dynconv_reference import dynamic_conv_reference, reference_with_grads, rel_err, softmax_reference
+from dynconv_reference import dynamic_conv_reference, rel_err, softmax_reference
+from kernel_helpers import (CPU_CONV_SHAPES, assert_matches_reference, conv_paddings, conv_tensors, draw_conv_case,
+                            value_and_grads)
 from lite_fairseq.kernels import dynamic_conv, dynamic_conv_from_logits, lightweight_conv
 from lite_fairseq.kernels.conv_cpu import (
     DYNAMIC_PATHS,
@@ -16,73 +18,39 @@ from lite_fairseq.kernels.conv_cpu import (
     lightweight_conv_cpu,
 )
 
-# (B, H, R, K, T): K > T, K = 1, K = T, long sequences cut into several chunks, one time step
-SHAPES = [(2, 2, 3, 3, 10), (1, 3, 2, 7, 5), (2, 1, 4, 15, 40), (1, 2, 2, 31, 7), (2, 4, 1, 1, 9),
-          (1, 1, 2, 63, 130), (1, 2, 3, 5, 1), (2, 4, 2, 4, 4)]
-
-
-def _paddings(K):
-    return sorted({0, (K - 1) // 2, K - 1})  # right-looking, centred, causal
-
-
-def _tensors(B, H, R, K, T, seed=0, zero_tail=0):
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(B, H * R, T, generator=g, dtype=torch.float64)
-    w = torch.randn(B, H, K, T, generator=g, dtype=torch.float64)
-    if zero_tail:  # padded positions at the end of the first sequence, as a padding mask leaves them
-        x[0, :, T - zero_tail:] = 0
-        w[0, :, :, T - zero_tail:] = 0
-    go = torch.randn(B, H * R, T, generator=g, dtype=torch.float64)
-    return x, w, go
-
-
-def _value_and_grads(fn, x, w, go):
-    x = x.clone().requires_grad_(True)
-    w = w.clone().requires_grad_(True)
-    out = fn(x, w)
-    return [out.detach()] + list(torch.autograd.grad(out, (x, w), go))
-
-
-def _assert_matches_reference(fn, x, w, go, ref_fn):
-    got = _value_and_grads(fn, x, w, go)
-    ref_out, ref_grads = reference_with_grads(ref_fn, [x, w], go)
-    for name, a, b in zip(("output", "grad x", "grad weight"), got, [ref_out] + list(ref_grads)):
-        assert rel_err(a, b) < 1e-12, name
-
-
 @pytest.mark.parametrize("path", DYNAMIC_PATHS)
-@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("shape", CPU_CONV_SHAPES)
 def test_dynamic_path_matches_reference_in_value_and_gradient(path, shape):
     B, H, R, K, T = shape
-    for P in _paddings(K):
-        x, w, go = _tensors(B, H, R, K, T, seed=K * 7 + P, zero_tail=min(2, T - 1))
-        _assert_matches_reference(lambda a, b: dynamic_conv_cpu(a, b, P, path), x, w, go,
+    for P in conv_paddings(K):
+        x, w, go = conv_tensors(B, H, R, K, T, seed=K * 7 + P, zero_tail=min(2, T - 1), zero_weight_tail=True)
+        assert_matches_reference(lambda a, b: dynamic_conv_cpu(a, b, P, path), x, w, go,
                                   lambda a, b: dynamic_conv_reference(a, b, P))
 
 
 @pytest.mark.parametrize("chunk", [2, 3, 5, 8])
 def test_band_with_any_chunk_of_at_least_k_minus_1_matches_reference(chunk):
     B, H, R, K, T = 2, 2, 3, 3, 17  # 17 is not a multiple of any chunk: the last chunk is padded
-    for P in _paddings(K):
-        x, w, go = _tensors(B, H, R, K, T, seed=chunk + P)
-        _assert_matches_reference(lambda a, b: band_conv(a, b, P, chunk=chunk), x, w, go,
+    for P in conv_paddings(K):
+        x, w, go = conv_tensors(B, H, R, K, T, seed=chunk + P)
+        assert_matches_reference(lambda a, b: band_conv(a, b, P, chunk=chunk), x, w, go,
                                   lambda a, b: dynamic_conv_reference(a, b, P))
 
 
 def test_band_rejects_a_chunk_shorter_than_k_minus_1():
-    x, w, _ = _tensors(1, 1, 1, 7, 20)
+    x, w, _ = conv_tensors(1, 1, 1, 7, 20)
     with pytest.raises(ValueError, match="chunk=3 must be at least K-1=6"):
         band_conv(x, w, 3, chunk=3)
 
 
 @pytest.mark.parametrize("path", LIGHTWEIGHT_PATHS)
-@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("shape", CPU_CONV_SHAPES)
 def test_lightweight_path_matches_reference_in_value_and_gradient(path, shape):
     B, H, R, K, T = shape
-    for P in _paddings(K):
-        x, _, go = _tensors(B, H, R, K, T, seed=K + P, zero_tail=min(2, T - 1))
+    for P in conv_paddings(K):
+        x, _, go = conv_tensors(B, H, R, K, T, seed=K + P, zero_tail=min(2, T - 1), zero_weight_tail=True)
         w = torch.randn(H, K, dtype=torch.float64, generator=torch.Generator().manual_seed(P))
-        _assert_matches_reference(
+        assert_matches_reference(
             lambda a, b: lightweight_conv_cpu(a, b, P, path), x, w, go,
             lambda a, b: dynamic_conv_reference(a, b.view(1, H, K, 1).expand(B, H, K, T), P))
 
@@ -90,14 +58,14 @@ def test_lightweight_path_matches_reference_in_value_and_gradient(path, shape):
 @pytest.mark.parametrize("path", DYNAMIC_PATHS)
 def test_dynamic_path_passes_gradcheck(path):
     for (B, H, R, K, T), P in [((1, 2, 2, 3, 6), 1), ((2, 1, 2, 5, 3), 4), ((1, 2, 1, 3, 20), 2), ((1, 1, 2, 1, 4), 0)]:
-        x, w, _ = _tensors(B, H, R, K, T, seed=T)
+        x, w, _ = conv_tensors(B, H, R, K, T, seed=T)
         x.requires_grad_(True)
         w.requires_grad_(True)
         assert torch.autograd.gradcheck(lambda a, b: dynamic_conv_cpu(a, b, P, path), (x, w))
 
 
 def test_chunked_band_passes_gradcheck_over_several_chunks():
-    x, w, _ = _tensors(1, 2, 2, 4, 11, seed=3)
+    x, w, _ = conv_tensors(1, 2, 2, 4, 11, seed=3)
     x.requires_grad_(True)
     w.requires_grad_(True)
     for P in (0, 1, 3):
@@ -106,7 +74,7 @@ def test_chunked_band_passes_gradcheck_over_several_chunks():
 
 @pytest.mark.parametrize("path", LIGHTWEIGHT_PATHS)
 def test_lightweight_path_passes_gradcheck(path):
-    x, _, _ = _tensors(2, 2, 2, 3, 7, seed=5)
+    x, _, _ = conv_tensors(2, 2, 2, 3, 7, seed=5)
     w = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
     x.requires_grad_(True)
     for P in (0, 1, 2):
@@ -117,8 +85,8 @@ def test_lightweight_path_passes_gradcheck(path):
 def test_time_major_input_and_weight_give_the_same_values_and_gradients(path):
     """Layers hold x as T x B x C and build weights as T x B x H x K; the paths take their permuted views."""
     B, H, R, K, T, P = 2, 2, 3, 5, 12, 2
-    x, w, go = _tensors(B, H, R, K, T)
-    plain = _value_and_grads(lambda a, b: dynamic_conv_cpu(a, b, P, path), x, w, go)
+    x, w, go = conv_tensors(B, H, R, K, T)
+    plain = value_and_grads(lambda a, b: dynamic_conv_cpu(a, b, P, path), x, w, go)
     xt = x.permute(2, 0, 1).contiguous().requires_grad_(True)
     wt = w.permute(3, 0, 1, 2).contiguous().requires_grad_(True)
     out = dynamic_conv_cpu(xt.permute(1, 2, 0), wt.permute(1, 2, 3, 0), P, path)
@@ -129,7 +97,7 @@ def test_time_major_input_and_weight_give_the_same_values_and_gradients(path):
 
 def test_float32_paths_agree_with_the_float64_reference():
     B, H, R, K, T, P = 4, 4, 8, 31, 32, 15
-    x, w, go = _tensors(B, H, R, K, T)
+    x, w, go = conv_tensors(B, H, R, K, T)
     w = torch.softmax(w, dim=2)
     ref = dynamic_conv_reference(x, w, P)
     for path in DYNAMIC_PATHS:
@@ -157,7 +125,7 @@ def test_chunk_length_is_at_least_k_minus_1_or_the_whole_sequence():
 
 def test_public_functions_on_the_torch_backend_equal_every_candidate_path():
     B, H, R, K, T, P = 2, 2, 3, 7, 9, 6
-    x, logits, _ = _tensors(B, H, R, K, T)
+    x, logits, _ = conv_tensors(B, H, R, K, T)
     w = softmax_reference(logits)
     out = dynamic_conv(x, w, P, backend="torch")
     for path in DYNAMIC_PATHS:
@@ -170,7 +138,7 @@ def test_public_functions_on_the_torch_backend_equal_every_candidate_path():
 
 
 def test_unknown_path_is_named_in_the_error():
-    x, w, _ = _tensors(1, 1, 1, 3, 4)
+    x, w, _ = conv_tensors(1, 1, 1, 3, 4)
     with pytest.raises(ValueError, match="unknown CPU convolution path 'fft'.*band, chunked, shift"):
         dynamic_conv_cpu(x, w, 1, "fft")
     with pytest.raises(ValueError, match="conv1d"):
@@ -181,26 +149,19 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 
-@st.composite
-def conv_cases(draw):
-    B, H, R = draw(st.integers(1, 3)), draw(st.integers(1, 4)), draw(st.integers(1, 6))
-    K = draw(st.sampled_from([1, 2, 3, 4, 5, 7, 8, 15, 31, 63]))
-    T = draw(st.integers(1, 70))
-    P = draw(st.integers(0, K - 1))
-    chunk = draw(st.integers(max(K - 1, 1), max(K - 1, 1) + 20))
-    return B, H, R, K, T, P, chunk, draw(st.integers(0, 2**16))
+conv_cases = st.composite(draw_conv_case)
 
 
 @settings(max_examples=30, deadline=None, derandomize=True)
 @given(conv_cases())
 def test_fuzz_every_cpu_path_against_the_reference(case):
     B, H, R, K, T, P, chunk, seed = case
-    x, w, go = _tensors(B, H, R, K, T, seed=seed)
+    x, w, go = conv_tensors(B, H, R, K, T, seed=seed)
     ref = lambda a, b: dynamic_conv_reference(a, b, P)  # noqa: E731
     for path in DYNAMIC_PATHS:
-        _assert_matches_reference(lambda a, b: dynamic_conv_cpu(a, b, P, path), x, w, go, ref)
-    _assert_matches_reference(lambda a, b: band_conv(a, b, P, chunk=chunk), x, w, go, ref)
+        assert_matches_reference(lambda a, b: dynamic_conv_cpu(a, b, P, path), x, w, go, ref)
+    assert_matches_reference(lambda a, b: band_conv(a, b, P, chunk=chunk), x, w, go, ref)
     lw = w[0, :, :, 0].clone()
     lref = lambda a, b: dynamic_conv_reference(a, b.view(1, H, K, 1).expand(B, H, K, T), P)  # noqa: E731
     for path in LIGHTWEIGHT_PATHS:
-        _assert_matches_reference(lambda a, b: lightweight_conv_cpu(a, b, P, path), x, lw, go, lref)
+        assert_matches_reference(lambda a, b: lightweight_conv_cpu(a, b, P, path), x, lw, go, lref)

@@ -5,55 +5,29 @@ the float64 reference in value and gradient, and their DropConnect as a valid dr
 import pytest
 import torch
 
-from dynconv_reference import dynamic_conv_reference, reference_with_grads, rel_err, softmax_reference
+from dynconv_reference import dynamic_conv_reference, rel_err, softmax_reference
+from kernel_helpers import (CPU_CONV_SHAPES, assert_matches_reference, assert_seed_repeats, conv_paddings, conv_tensors,
+                            draw_conv_case)
 from lite_fairseq.kernels import dynamic_conv_from_logits
 from lite_fairseq.kernels.conv_cpu import DYNAMIC_PATHS
 from lite_fairseq.kernels.conv_cpu_logits import band_conv_from_logits, dynamic_conv_from_logits_cpu
-
-# (B, H, R, K, T): K > T (taps trimmed), K = 1, K = T, several chunks, one time step
-SHAPES = [(2, 2, 3, 3, 10), (1, 3, 2, 7, 5), (2, 1, 4, 15, 40), (1, 2, 2, 31, 7), (2, 4, 1, 1, 9),
-          (1, 1, 2, 63, 130), (1, 2, 3, 5, 1), (2, 4, 2, 4, 4)]
-
-
-def _paddings(K):
-    return sorted({0, (K - 1) // 2, K - 1})  # right-looking, centred, causal
-
-
-def _tensors(B, H, R, K, T, seed=0, zero_tail=0):
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(B, H * R, T, generator=g, dtype=torch.float64)
-    logits = torch.randn(B, H, K, T, generator=g, dtype=torch.float64)
-    if zero_tail:  # padded positions at the end of the first sequence, as a padding mask leaves them
-        x[0, :, T - zero_tail:] = 0
-    go = torch.randn(B, H * R, T, generator=g, dtype=torch.float64)
-    return x, logits, go
-
 
 def _reference(P):
     return lambda a, b: dynamic_conv_reference(a, softmax_reference(b), P)
 
 
-def _assert_matches(fn, x, logits, go, ref_fn, tol=1e-12):
-    xs, ls = x.clone().requires_grad_(True), logits.clone().requires_grad_(True)
-    out = fn(xs, ls)
-    got = [out.detach()] + list(torch.autograd.grad(out, (xs, ls), go))
-    ref_out, ref_grads = reference_with_grads(ref_fn, [x, logits], go)
-    for name, a, b in zip(("output", "grad x", "grad logits"), got, [ref_out] + list(ref_grads)):
-        assert rel_err(a, b) < tol, name
-
-
 @pytest.mark.parametrize("path", DYNAMIC_PATHS)
-@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("shape", CPU_CONV_SHAPES)
 def test_from_logits_path_matches_reference_in_value_and_gradient(path, shape):
     B, H, R, K, T = shape
-    for P in _paddings(K):
-        x, logits, go = _tensors(B, H, R, K, T, seed=K * 5 + P, zero_tail=min(2, T - 1))
+    for P in conv_paddings(K):
+        x, logits, go = conv_tensors(B, H, R, K, T, seed=K * 5 + P, zero_tail=min(2, T - 1))
         for training in (False, True):  # p=0 in training draws no mask and changes nothing
-            _assert_matches(lambda a, b: dynamic_conv_from_logits_cpu(a, b, P, 0.0, training, path), x, logits, go,
-                            _reference(P))
+            assert_matches_reference(lambda a, b: dynamic_conv_from_logits_cpu(a, b, P, 0.0, training, path),
+                                     x, logits, go, _reference(P))
         # dropout asked for but not training: no dropout
-        _assert_matches(lambda a, b: dynamic_conv_from_logits_cpu(a, b, P, 0.5, False, path), x, logits, go,
-                        _reference(P))
+        assert_matches_reference(lambda a, b: dynamic_conv_from_logits_cpu(a, b, P, 0.5, False, path), x, logits, go,
+                                 _reference(P))
 
 
 def _with_seed(fn, seed=11):
@@ -70,7 +44,7 @@ def test_from_logits_with_dropout_passes_gradcheck(path):
     several chunks."""
     for (B, H, R, K, T), P in [((1, 2, 2, 3, 6), 1), ((2, 1, 2, 5, 3), 4), ((1, 2, 1, 7, 3), 3),
                                ((1, 2, 1, 3, 20), 2), ((1, 1, 2, 1, 4), 0), ((1, 1, 1, 4, 9), 3)]:
-        x, logits, _ = _tensors(B, H, R, K, T, seed=T, zero_tail=1)
+        x, logits, _ = conv_tensors(B, H, R, K, T, seed=T, zero_tail=1)
         x.requires_grad_(True)
         logits.requires_grad_(True)
         fn = _with_seed(lambda a, b: dynamic_conv_from_logits_cpu(a, b, P, 0.3, True, path))
@@ -78,7 +52,7 @@ def test_from_logits_with_dropout_passes_gradcheck(path):
 
 
 def test_chunked_from_logits_with_dropout_passes_gradcheck_over_several_chunks():
-    x, logits, _ = _tensors(1, 2, 2, 4, 11, seed=3)
+    x, logits, _ = conv_tensors(1, 2, 2, 4, 11, seed=3)
     x.requires_grad_(True)
     logits.requires_grad_(True)
     for P in (0, 1, 3):
@@ -91,7 +65,7 @@ def test_dropout_mask_is_one_draw_per_tap_shared_by_the_head_channels(path):
     """K=1: the softmax weight is 1, so each (b, head, t) gives 0 or x / (1 - p) on every channel of that head;
     the kept fraction is 1 - p (2400 draws: sd about 0.01)."""
     B, C, H, T, p = 4, 6, 3, 200, 0.3
-    x, logits, _ = _tensors(B, H, C // H, 1, T, seed=1)
+    x, logits, _ = conv_tensors(B, H, C // H, 1, T, seed=1)
     out = dynamic_conv_from_logits_cpu(x, logits, 0, p, True, path)
     kept = out.abs() > 0
     assert torch.allclose(out[kept], (x / (1 - p))[kept], rtol=1e-12, atol=0)
@@ -104,7 +78,7 @@ def test_dropout_expectation_is_the_output_without_dropout():
     """Every batch row carries the same x and logits but draws its own mask: the mean over rows converges to the
     deterministic output (relative noise about 0.03 here, fixed seed)."""
     B, C, H, K, T, p = 256, 2, 1, 5, 6, 0.5
-    x1, l1, _ = _tensors(1, H, C, K, T, seed=2)
+    x1, l1, _ = conv_tensors(1, H, C, K, T, seed=2)
     x1 = x1.abs() + 0.5
     torch.manual_seed(0)
     out = dynamic_conv_from_logits(x1.expand(B, C, T), l1.expand(B, H, K, T), 2, p, True, backend="torch")
@@ -114,26 +88,20 @@ def test_dropout_expectation_is_the_output_without_dropout():
 
 
 def test_dropout_of_one_drops_everything_and_the_seed_repeats():
-    x, logits, _ = _tensors(2, 2, 2, 3, 20)
+    x, logits, _ = conv_tensors(2, 2, 2, 3, 20)
     assert (dynamic_conv_from_logits(x, logits, 1, 1.0, True, backend="torch") == 0).all()
-    torch.manual_seed(7)
-    a = dynamic_conv_from_logits(x, logits, 1, 0.5, True, backend="torch")
-    torch.manual_seed(7)
-    b = dynamic_conv_from_logits(x, logits, 1, 0.5, True, backend="torch")
-    c = dynamic_conv_from_logits(x, logits, 1, 0.5, True, backend="torch")
-    assert torch.equal(a, b)
-    assert not torch.equal(a, c)
+    assert_seed_repeats(lambda: dynamic_conv_from_logits(x, logits, 1, 0.5, True, backend="torch"))
 
 
 @pytest.mark.parametrize("p", [-0.1, 1.5])
 def test_bad_dropout_probability_is_named(p):
-    x, logits, _ = _tensors(1, 2, 2, 3, 5)
+    x, logits, _ = conv_tensors(1, 2, 2, 3, 5)
     with pytest.raises(ValueError, match="weight_dropout must be in \\[0, 1\\]"):
         dynamic_conv_from_logits(x, logits, 1, p, True, backend="torch")
 
 
 def test_band_from_logits_rejects_a_chunk_shorter_than_k_minus_1():
-    x, logits, _ = _tensors(1, 1, 1, 7, 20)
+    x, logits, _ = conv_tensors(1, 1, 1, 7, 20)
     with pytest.raises(ValueError, match="chunk=3 must be at least K-1=6"):
         band_conv_from_logits(x, logits, 3, 0.0, chunk=3)
 
@@ -143,7 +111,7 @@ def test_time_major_input_and_logits_give_the_same_values_and_gradients(path):
     """The layer holds x as T x B x C and its logits as T x B x H x K; the paths take the permuted views and
     return gradients in those layouts."""
     B, H, R, K, T, P = 2, 2, 3, 5, 12, 2
-    x, logits, go = _tensors(B, H, R, K, T)
+    x, logits, go = conv_tensors(B, H, R, K, T)
     xs, ls = x.clone().requires_grad_(True), logits.clone().requires_grad_(True)
     out = dynamic_conv_from_logits_cpu(xs, ls, P, 0.0, True, path)
     plain = [out.detach()] + list(torch.autograd.grad(out, (xs, ls), go))
@@ -157,7 +125,7 @@ def test_time_major_input_and_logits_give_the_same_values_and_gradients(path):
 
 def test_float32_from_logits_agrees_with_the_float64_reference():
     B, H, R, K, T, P = 4, 4, 8, 31, 32, 15
-    x, logits, _ = _tensors(B, H, R, K, T)
+    x, logits, _ = conv_tensors(B, H, R, K, T)
     ref = dynamic_conv_reference(x, softmax_reference(logits), P)
     for path in DYNAMIC_PATHS:
         assert rel_err(dynamic_conv_from_logits_cpu(x.float(), logits.float(), P, 0.0, True, path), ref) < 1e-5
@@ -167,22 +135,16 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 
-@st.composite
-def conv_cases(draw):
-    B, H, R = draw(st.integers(1, 3)), draw(st.integers(1, 4)), draw(st.integers(1, 6))
-    K = draw(st.sampled_from([1, 2, 3, 4, 5, 7, 8, 15, 31, 63]))
-    T = draw(st.integers(1, 70))
-    P = draw(st.integers(0, K - 1))
-    chunk = draw(st.integers(max(K - 1, 1), max(K - 1, 1) + 20))
-    return B, H, R, K, T, P, chunk, draw(st.integers(0, 2**16))
+conv_cases = st.composite(draw_conv_case)
 
 
 @settings(max_examples=30, deadline=None, derandomize=True)
 @given(conv_cases())
 def test_fuzz_every_from_logits_path_against_the_reference(case):
     B, H, R, K, T, P, chunk, seed = case
-    x, logits, go = _tensors(B, H, R, K, T, seed=seed)
+    x, logits, go = conv_tensors(B, H, R, K, T, seed=seed)
     for path in DYNAMIC_PATHS:
-        _assert_matches(lambda a, b: dynamic_conv_from_logits_cpu(a, b, P, 0.0, True, path), x, logits, go,
-                        _reference(P))
-    _assert_matches(lambda a, b: band_conv_from_logits(a, b, P, 0.0, chunk=chunk), x, logits, go, _reference(P))
+        assert_matches_reference(lambda a, b: dynamic_conv_from_logits_cpu(a, b, P, 0.0, True, path), x, logits, go,
+                                 _reference(P))
+    assert_matches_reference(lambda a, b: band_conv_from_logits(a, b, P, 0.0, chunk=chunk), x, logits, go,
+                             _reference(P))

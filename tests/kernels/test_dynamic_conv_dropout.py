@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from dynconv_reference import dynamic_conv_reference, rel_err, softmax_reference
-from kernel_helpers import DEVICE, needs_triton
+from kernel_helpers import DEVICE, assert_seed_repeats, needs_triton
 from lite_fairseq.kernels import dynamic_conv_from_logits
 
 pytestmark = needs_triton
@@ -66,13 +66,7 @@ def test_expectation_matches_deterministic_output():
 
 def test_seed_from_torch_generator_repeats():
     x, logits = _data(1, 4, 2, 3, 20)
-    torch.manual_seed(7)
-    a = dynamic_conv_from_logits(x, logits, 1, 0.5, True, backend="triton")
-    torch.manual_seed(7)
-    b = dynamic_conv_from_logits(x, logits, 1, 0.5, True, backend="triton")
-    c = dynamic_conv_from_logits(x, logits, 1, 0.5, True, backend="triton")
-    assert torch.equal(a, b)
-    assert not torch.equal(a, c)
+    assert_seed_repeats(lambda: dynamic_conv_from_logits(x, logits, 1, 0.5, True, backend="triton"))
 
 
 @pytest.mark.parametrize("p", [-0.1, 1.5])
