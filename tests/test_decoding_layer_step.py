@@ -1,8 +1,8 @@
-"""The whole-layer decoding step at inference (LiteDecoderLayer.decode_step, lsra.conv_step, the decoder's beam
-reordering over its stateful modules) computes what the module-by-module step and the full forward pass compute:
-for T > K and T < K, every branch kind, pre- and post-norm, with and without GLU and kernel softmax, padded
-sources, beam reordering, weights changed after a step, mixed with module-by-module steps, and in fairseq's
-SequenceGenerator; training never takes it."""
+"""The whole-layer decoding step at inference (LiteDecoderLayer.decode_step, DepthwiseConvTBC.step_rows, the
+decoder's beam reordering over its stateful modules) computes what the module-by-module step and the full
+forward pass compute: for T > K and T < K, every branch kind, pre- and post-norm, with and without GLU and
+kernel softmax, padded sources, beam reordering, weights changed after a step, mixed with module-by-module
+steps, and in fairseq's SequenceGenerator; training never takes it."""
 
 import copy
 

@@ -21,7 +21,7 @@ from torch import Tensor
 from lite_fairseq import kernels
 from lite_fairseq.kernels import softmax_over_taps
 
-from .fast_step import weights_key
+from .fast_step import linear_rows, weights_key
 
 
 @with_incremental_state
@@ -53,7 +53,7 @@ class DepthwiseConvTBC(nn.Module):
         raise NotImplementedError
 
     def step_kernel(self, x: Tensor) -> Tensor:
-        """The normalised kernels (``B x H x K``) for the single new step ``x`` (``1 x B x C``)."""
+        """The normalised kernels (``B x H x K``) for the single new step whose rows are ``x`` (``B x C``)."""
         raise NotImplementedError
 
     def drop_connect(self, weight: Tensor) -> Tensor:
@@ -65,33 +65,38 @@ class DepthwiseConvTBC(nn.Module):
     def forward(self, x: Tensor, incremental_state: Optional[Dict[str, Dict[str, Optional[Tensor]]]] = None):
         if incremental_state is None:
             return self.full_sequence(x, self.padding_l)
+        if x.size(0) == 1:
+            return self.step_rows(x[0], incremental_state).unsqueeze(0)
+        # several new steps at once: convolve the window (previous inputs + new ones), keep the new outputs
+        window = self._append_to_window(x, incremental_state)
+        return self.full_sequence(window, self.kernel_size - 1)[-x.size(0):]
+
+    def _append_to_window(self, x: Tensor, incremental_state) -> Tensor:
+        """The kept inputs followed by the new ones ``x`` (``T x B x C``); keeps the last K-1 for the next step."""
         if not self.causal:
             raise RuntimeError("incremental decoding needs a causal convolution (padding_l = kernel_size - 1)")
-        K = self.kernel_size
         buffer = self._get_input_buffer(incremental_state)
         window = x if buffer is None else torch.cat([buffer, x], dim=0)
-        if K > 1:
-            self._set_input_buffer(incremental_state, window[-(K - 1):])
-        if x.size(0) == 1:
-            return self._single_step(window)
-        # several new steps at once: convolve the window (previous inputs + new ones), keep the new outputs
-        return self.full_sequence(window, K - 1)[-x.size(0):]
+        if self.kernel_size > 1:
+            self._set_input_buffer(incremental_state, window[-(self.kernel_size - 1):])
+        return window
 
-    def _single_step(self, window: Tensor) -> Tensor:
-        """One decoding step: ``window`` holds up to K inputs ending with the new one (``T' x B x C``).
+    def step_rows(self, x: Tensor, incremental_state) -> Tensor:
+        """One decoding step on the new input's rows ``x`` (``B x C``, any strides) -> ``B x C``, updating this
+        convolution's incremental state (what :meth:`forward` does for a ``1 x B x C`` input).
 
-        One broadcast product of the window with the step's kernel and one sum over time (two operations whatever
-        K, rather than a multiply-add per tap, whose per-call overhead dominated a decoding step; see
-        benchmarks/RESULTS.md, "CPU efficiency (issue 13)"). In the first K-1 steps of a sentence the taps that
-        would reach before it read zeros, so they are left out."""
+        One broadcast product of the window of up to K inputs with the step's kernel and one sum over time (two
+        operations whatever K, rather than a multiply-add per tap, whose per-call overhead dominated a decoding
+        step; see benchmarks/RESULTS.md, "CPU efficiency (issue 13)"). In the first K-1 steps of a sentence the taps
+        that would reach before it read zeros, so they are left out."""
         K, H = self.kernel_size, self.num_heads
+        window = self._append_to_window(x.unsqueeze(0), incremental_state)
         if window.size(0) > K:
             window = window[-K:]
         T, B, C = window.shape
-        weight = self.step_kernel(window[-1:])  # B x H x K
+        weight = self.step_kernel(x)  # B x H x K
         weight = weight[..., K - T:].to(window.dtype).permute(2, 0, 1).unsqueeze(-1)  # T x B x H x 1
-        out = (window.reshape(T, B, H, C // H) * weight).sum(dim=0)
-        return out.reshape(1, B, C)
+        return (window.reshape(T, B, H, C // H) * weight).sum(dim=0).view(B, C)
 
     def reorder_incremental_state(self, incremental_state: Dict[str, Dict[str, Optional[Tensor]]],
                                   new_order: Tensor):
@@ -148,7 +153,7 @@ class LightweightConvTBC(DepthwiseConvTBC):
         return out.permute(2, 0, 1)
 
     def step_kernel(self, x: Tensor) -> Tensor:
-        return self.normalised_weight(x.dtype).unsqueeze(0).expand(x.size(1), -1, -1)
+        return self.normalised_weight(x.dtype).unsqueeze(0).expand(x.size(0), -1, -1)
 
 
 class DynamicConvTBC(DepthwiseConvTBC):
@@ -177,7 +182,7 @@ class DynamicConvTBC(DepthwiseConvTBC):
         return out.permute(2, 0, 1)
 
     def step_kernel(self, x: Tensor) -> Tensor:
-        weight = self.kernel_logits(x)[..., 0]
+        weight = linear_rows(self.weight_linear, x).view(x.size(0), self.num_heads, self.kernel_size)
         if self.weight_softmax:
             weight = softmax_over_taps(weight, dim=2)
         return self.drop_connect(weight)

@@ -15,9 +15,7 @@ from fairseq.modules import MultiheadAttention
 from torch import Tensor
 
 from .config import BranchSpec, LayerConfig
-from lite_fairseq.kernels import softmax_over_taps
-
-from .convolution import DepthwiseConvTBC, DynamicConvTBC, LightweightConvTBC
+from .convolution import DynamicConvTBC, LightweightConvTBC
 from .fast_step import FusedQKV, linear_rows, self_attention_rows, self_attention_step, use_fast_step
 
 CONV_CLASSES = {"lightweight": LightweightConvTBC, "dynamic": DynamicConvTBC}
@@ -81,31 +79,7 @@ class ConvBranch(nn.Module):
         x = linear_rows(self.linear1, x)
         if self.glu:
             x = F.glu(x, dim=-1)
-        return linear_rows(self.linear2, conv_step(self.conv, x, incremental_state))
-
-
-def conv_step(conv: DepthwiseConvTBC, x: Tensor, incremental_state) -> Tensor:
-    """One decoding step of a causal convolution at inference on the new input's rows (``B x C``): the window of
-    the last inputs kept in the convolution's own incremental state (``T' x B x C``, what its ``forward`` keeps
-    and its ``reorder_incremental_state`` reorders), the step's kernel (a dynamic convolution's predicted by one
-    2-D product and a softmax; a lightweight one's computed once), one product and one sum over the window. In a
-    sentence's first K-1 steps the taps before its start are left out (they would read zeros)."""
-    K, H = conv.kernel_size, conv.num_heads
-    B, C = x.shape
-    buffer = conv._get_input_buffer(incremental_state)
-    window = x.unsqueeze(0) if buffer is None else torch.cat([buffer, x.unsqueeze(0)], dim=0)
-    if K > 1:
-        conv._set_input_buffer(incremental_state, window[-(K - 1):])
-    if window.size(0) > K:
-        window = window[-K:]
-    T = window.size(0)
-    if (type(conv) is DynamicConvTBC and conv.weight_softmax and not conv.training
-            and type(conv.weight_linear) is nn.Linear):
-        weight = softmax_over_taps(F.linear(x, conv.weight_linear.weight).view(B, H, K), dim=2)
-    else:
-        weight = conv.step_kernel(x.unsqueeze(0))  # B x H x K
-    weight = weight[..., K - T:].to(window.dtype).permute(2, 0, 1).unsqueeze(-1)  # T x B x H x 1
-    return (window.reshape(T, B, H, C // H) * weight).sum(dim=0).view(B, C)
+        return linear_rows(self.linear2, self.conv.step_rows(x, incremental_state))
 
 
 class LongShortRangeAttention(nn.Module):
