@@ -9,6 +9,8 @@
 #   QUALITY_MAX_UPDATE [800] updates   QUALITY_MAX_TOKENS [2048] tokens per batch   QUALITY_LR [0.001]
 #   QUALITY_WARMUP [200]   QUALITY_DROPOUT [0.1]   QUALITY_STOP_MINUTES [40] wall-clock safety cap
 #   QUALITY_EXTRA [] more fairseq-train options (e.g. --fp16 on a GPU; the default is --cpu unless QUALITY_GPU=1)
+#   QUALITY_MODEL_ARGS [] the model's options (--arch ...) for a MODEL name that is not in pairs.py (the search
+#     benchmark trains its found designs and matched baselines with this recipe)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
@@ -27,7 +29,8 @@ export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 
 [ -f "$WORK/data-bin/dict.${QUALITY_SRC:-de}.txt" ] || {
   echo "error: $WORK/data-bin not found: run benchmarks/quality/prepare.sh first (same QUALITY_OUT)" >&2; exit 1; }
-MODEL_ARGS=$("$PYTHON" "$HERE/pairs.py" args "$MODEL")
+MODEL_ARGS="${QUALITY_MODEL_ARGS:-}"
+[ -n "$MODEL_ARGS" ] || MODEL_ARGS=$("$PYTHON" "$HERE/pairs.py" args "$MODEL")
 RUN="$WORK/runs/$MODEL.s$SEED"
 rm -rf "$RUN"; mkdir -p "$RUN"
 STOP_HOURS=$("$PYTHON" -c "print($STOP_MINUTES / 60)")

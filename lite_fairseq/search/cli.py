@@ -8,6 +8,7 @@ Examples::
     lite-fairseq-search predictor --measurements lat.json --out lat.pt            # refit from measurements
     lite-fairseq-search evolve --super ckpt/super/checkpoint_last.pt data-bin --predictor lat.pt --latency-limit 40
     lite-fairseq-search extract ...                             # a SubTransformer as a plain lite_transformer
+    lite-fairseq-search match --arch transformer_paper_wmt_128 --latency 40 --like lat.pt   # a baseline's width
 
 Bad input (a malformed space, an unreadable predictor or measurements file, a limit no design meets) is answered
 with one line naming it, and exit code 2.
@@ -17,7 +18,9 @@ import argparse
 import json
 import math
 import random
+import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import List, Optional
 
@@ -32,6 +35,7 @@ from . import extract
 from .extract import ExtractError
 from .features import FEATURES, latency_features
 from .latency import Conditions, designs_to_measure, measure, read_measurements, write_measurements
+from .matching import match_latency
 from .predictor import fit_predictor, load_predictor
 from .space import SearchSpace, SearchSpaceError, lite_transformer_args
 
@@ -92,18 +96,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="measurements file, .json or .csv")
     p.add_argument("--predictor", help="predictor file to write (default: --out with the suffix .pt)")
     p.add_argument("--seed", type=int, default=1, help="seed of the sampled designs (1)")
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    p.add_argument("--threads", type=positive_int, default=1, help="torch.set_num_threads (1)")
-    p.add_argument("--repeats", type=positive_int, default=10, help="timed runs per design; the median counts (10)")
-    p.add_argument("--warmup", type=count, default=2, help="untimed runs first (2)")
-    p.add_argument("--beam", type=positive_int, default=1, help="1: greedy decoding (default), else beam search")
-    p.add_argument("--src-len", type=positive_int, default=30, help="source tokens (30)")
-    p.add_argument("--tgt-len", type=positive_int, default=30, help="decoder steps (30)")
-    p.add_argument("--data", help="data-bin directory: vocabulary sizes from its dictionaries")
-    p.add_argument("--src-vocab", type=positive_int, default=10000, help="without --data (10000)")
-    p.add_argument("--tgt-vocab", type=positive_int, help="without --data (default: --src-vocab)")
-    p.add_argument("--cpu-time", action="store_true", help="time the process's CPU time instead of wall time "
-                   "(steadier on a shared machine, with --threads 1)")
+    _add_condition_options(p)
     _add_fit_options(p)
 
     p = sub.add_parser("predictor", help="fit the latency predictor on a measurements file")
@@ -132,8 +125,56 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tokens", type=positive_int, default=4096, help="tokens per validation batch (4096)")
     p.add_argument("--no-measure", action="store_true", help="do not time the winner (predicted latency only)")
 
+    p = sub.add_parser("match", help="scale a baseline architecture's width to a measured latency (the "
+                       "hand-designed models a searched design is compared with)")
+    p.add_argument("--arch", required=True, help="a registered translation architecture, e.g. "
+                   "transformer_paper_wmt_128 or lite_transformer_wmt_200")
+    p.add_argument("--latency", type=positive_float, required=True, metavar="MS", help="the target latency")
+    p.add_argument("--set", default="", metavar="OPTIONS", help="the model's other fairseq-train options, one "
+                   "string (e.g. \"--encoder-layers 3 --share-all-embeddings\"); not the widths, which are matched")
+    p.add_argument("--min-width", type=positive_int, default=64, help="narrowest embedding dimension tried (64)")
+    p.add_argument("--max-width", type=positive_int, default=1024, help="widest embedding dimension tried (1024)")
+    p.add_argument("--multiple-of", type=positive_int, default=8, help="every width tried is a multiple (8)")
+    p.add_argument("--like", metavar="FILE", help="measure under the conditions of this latency predictor (.pt) "
+                   "or measurements file (.json/.csv); options given here win")
+    p.add_argument("--out", help="write the match (options, latency, every width measured) as JSON")
+    _add_condition_options(p)
+
     extract.register(sub)
     return parser
+
+
+def _add_condition_options(p: argparse.ArgumentParser) -> None:
+    d = Conditions()
+    g = p.add_argument_group("measuring conditions (as lite-fairseq-profile --latency)")
+    g.add_argument("--device", choices=("cpu", "cuda"), help=f"({d.device})")
+    g.add_argument("--threads", type=positive_int, help=f"torch.set_num_threads ({d.threads})")
+    g.add_argument("--repeats", type=positive_int, help=f"timed runs per design; the median counts ({d.repeats})")
+    g.add_argument("--warmup", type=count, help=f"untimed runs first ({d.warmup})")
+    g.add_argument("--beam", type=positive_int, help="1: greedy decoding (default), else beam search")
+    g.add_argument("--src-len", type=positive_int, help=f"source tokens ({d.src_len})")
+    g.add_argument("--tgt-len", type=positive_int, help=f"decoder steps ({d.steps})")
+    g.add_argument("--data", help="data-bin directory: vocabulary sizes from its dictionaries")
+    g.add_argument("--src-vocab", type=positive_int, help=f"without --data ({d.src_vocab})")
+    g.add_argument("--tgt-vocab", type=positive_int, help="without --data (default: --src-vocab)")
+    g.add_argument("--cpu-time", action="store_true", default=None, help="time the process's CPU time instead of "
+                   "wall time (steadier on a shared machine, with --threads 1)")
+
+
+def _conditions(opts, base: Conditions) -> Conditions:
+    """``base`` with every measuring option the user gave."""
+    c = replace(base)
+    for option, name in (("device", "device"), ("threads", "threads"), ("repeats", "repeats"), ("warmup", "warmup"),
+                         ("beam", "beam"), ("src_len", "src_len"), ("tgt_len", "steps"), ("cpu_time", "cpu_time")):
+        if getattr(opts, option) is not None:
+            setattr(c, name, getattr(opts, option))
+    if opts.data:
+        c.src_vocab, c.tgt_vocab = vocab_from_data_dir(opts.data, "translation")
+    elif opts.src_vocab is not None:
+        c.src_vocab, c.tgt_vocab = opts.src_vocab, opts.tgt_vocab or opts.src_vocab
+    elif opts.tgt_vocab is not None:
+        c.tgt_vocab = opts.tgt_vocab
+    return c
 
 
 def cmd_space(opts) -> int:
@@ -167,12 +208,7 @@ def cmd_latency(opts) -> int:
     space = _space(opts.space)
     if Path(opts.out).suffix.lower() not in (".json", ".csv"):
         raise SearchError(f"--out {opts.out}: the measurements file must end in .json or .csv")
-    src_vocab, tgt_vocab = opts.src_vocab, opts.tgt_vocab or opts.src_vocab
-    if opts.data:
-        src_vocab, tgt_vocab = vocab_from_data_dir(opts.data, "translation")
-    conditions = Conditions(device=opts.device, threads=opts.threads, beam=opts.beam, src_len=opts.src_len,
-                            steps=opts.tgt_len, src_vocab=src_vocab, tgt_vocab=tgt_vocab, repeats=opts.repeats,
-                            warmup=opts.warmup, cpu_time=opts.cpu_time)
+    conditions = _conditions(opts, Conditions())
     designs = designs_to_measure(space, opts.samples, opts.seed)
     _log(f"measuring {len(designs)} designs on {opts.device} ({opts.threads} thread(s), {opts.repeats} repeats)")
     measurements = measure(designs, space, conditions, log=_log)
@@ -258,8 +294,35 @@ def cmd_evolve(opts) -> int:
     return 0
 
 
+def _like(path: str) -> Conditions:
+    if Path(path).suffix.lower() == ".pt":
+        stored = load_predictor(path).meta.get("conditions") or {}
+        return Conditions(**{k: v for k, v in stored.items() if k in Conditions.__dataclass_fields__})
+    return read_measurements(path)[2]
+
+
+def cmd_match(opts) -> int:
+    try:
+        overrides = shlex.split(opts.set)
+    except ValueError as err:
+        raise SearchError(f"--set {opts.set!r}: cannot split it into options ({err})") from None
+    conditions = _conditions(opts, _like(opts.like) if opts.like else Conditions())
+    _log(f"matching {opts.arch} to {opts.latency:g} ms on {conditions.device} ({conditions.threads} thread(s), "
+         f"{conditions.repeats} repeats, vocabularies {conditions.src_vocab}/{conditions.tgt_vocab})")
+    match = match_latency(opts.arch, overrides, opts.latency, conditions, opts.min_width, opts.max_width,
+                          opts.multiple_of, log=_log)
+    for m in sorted(match.measured, key=lambda m: m.width):
+        print(f"width {m.width:5d}  {m.latency_ms:8.2f} ms{'  <- match' if m.width == match.width else ''}")
+    print(f"{opts.arch} at width {match.width}: {match.latency_ms:.2f} ms measured (target {opts.latency:g} ms)")
+    print("fairseq-train options: " + " ".join(shlex.quote(a) for a in match.train_args()))
+    if opts.out:
+        Path(opts.out).write_text(json.dumps(match.to_dict(), indent=1) + "\n", encoding="utf-8")
+        print(f"wrote the match to {opts.out}")
+    return 0
+
+
 COMMANDS = {"space": cmd_space, "sample": cmd_sample, "latency": cmd_latency, "predictor": cmd_predictor,
-            "evolve": cmd_evolve}
+            "evolve": cmd_evolve, "match": cmd_match}
 
 
 def run(argv: Optional[List[str]] = None) -> int:

@@ -88,21 +88,29 @@ def measure(configs: Sequence[SubConfig], space: SearchSpace, conditions: Condit
     check_device(c.device)
     if c.threads < 1 or c.repeats < 1 or c.warmup < 0 or c.beam < 1:
         raise SearchError("--threads, --repeats and --beam must be at least 1, --warmup at least 0")
+    out = []
+    for i, sub in enumerate(configs):
+        median, minimum = time_built(build_plain(sub, space, c.src_vocab, c.tgt_vocab), c)
+        out.append(Measurement(sub, median, minimum))
+        log(f"[{i + 1}/{len(configs)}] {median:8.2f} ms (min {minimum:.2f})")
+    return out
+
+
+def time_built(built, conditions: Conditions) -> Tuple[float, float]:
+    """(median, minimum) milliseconds of one built model (the profiler's :class:`BuiltModel`) under
+    ``conditions``, on its device, with ``torch.set_num_threads(conditions.threads)`` for the duration."""
+    c = conditions
+    check_device(c.device)
+    if c.threads < 1 or c.repeats < 1 or c.warmup < 0 or c.beam < 1:
+        raise SearchError("--threads, --repeats and --beam must be at least 1, --warmup at least 0")
     previous = torch.get_num_threads()
     torch.set_num_threads(c.threads)
-    out = []
     try:
-        for i, sub in enumerate(configs):
-            built = build_plain(sub, space, c.src_vocab, c.tgt_vocab)
-            built.model.to(c.device)
-            (median, minimum), = time_translations([built], c.src_len, c.steps, c.beam, c.repeats, c.warmup,
-                                                    c.cpu_time)
-            out.append(Measurement(sub, median, minimum))
-            log(f"[{i + 1}/{len(configs)}] {median:8.2f} ms (min {minimum:.2f})")
-            del built
+        built.model.to(c.device)
+        (median, minimum), = time_translations([built], c.src_len, c.steps, c.beam, c.repeats, c.warmup, c.cpu_time)
     finally:
         torch.set_num_threads(previous)
-    return out
+    return median, minimum
 
 
 def designs_to_measure(space: SearchSpace, samples: int, seed: int) -> List[SubConfig]:
