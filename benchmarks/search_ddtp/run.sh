@@ -10,6 +10,8 @@
 # RAW_DIR (or $QUALITY_RAW): raw {train,valid,test}.{de,en}; default ../shared/data/ddtp-de-en beside the
 # repository root (see benchmarks/quality/prepare.sh, which this reuses, as it reuses train.sh and evaluate.sh).
 # Everything goes to $SEARCH_OUT (default work_dirs/search_ddtp): summary.md and latency_bleu.png at the end.
+# Run it again to resume: finished steps are skipped, an interrupted SuperTransformer training resumes (the CPU
+# seconds of a killed step are not counted). Time the latencies on a quiet machine: the predictor learns them.
 # Knobs (defaults are the full experiment: several CPU hours on 2 cores):
 #   SEARCH_SUPER_UPDATES [3000]  SuperTransformer updates     SEARCH_SUPER_TOKENS [2048] its tokens per batch
 #   SEARCH_SAMPLES [150]  designs timed for the predictor    SEARCH_REPEATS [5]  timed runs per design
@@ -59,7 +61,7 @@ step "prepare the corpus (sacremoses, subword-nmt BPE, fairseq-preprocess)"
 [ -f "$DATA/dict.de.txt" ] || bash "$QUALITY/prepare.sh" "${1:-${QUALITY_RAW:-}}" "$WORK"
 
 step "train the SuperTransformer ($SUPER_UPDATES updates)"
-if [ ! -f "$WORK/super/checkpoint_last.pt" ]; then
+if [ ! -f "$WORK/super/done" ]; then  # an interrupted training resumes from its checkpoint_last.pt
   # shellcheck disable=SC2086
   nice -n "$NICE" "${TIMED[@]}" "$WORK/cost/super.cpu" -- fairseq-train "$DATA" --user-dir "$REPO/lite_fairseq" \
     --arch lite_supertransformer_ddtp --source-lang de --target-lang en \
@@ -67,8 +69,9 @@ if [ ! -f "$WORK/super/checkpoint_last.pt" ]; then
     --warmup-init-lr 1e-07 --criterion label_smoothed_cross_entropy --label-smoothing 0.1 --weight-decay 0.0001 \
     --max-tokens "$SUPER_TOKENS" --max-update "$SUPER_UPDATES" --save-dir "$WORK/super" --no-epoch-checkpoints \
     --save-interval-updates 500 --keep-interval-updates 1 --validate-interval-updates 500 --num-workers 0 --cpu \
-    --seed 1 --log-format simple --log-interval 50 > "$WORK/super.log" 2>&1 \
+    --seed 1 --log-format simple --log-interval 50 >> "$WORK/super.log" 2>&1 \
     || { tail -n 30 "$WORK/super.log" >&2; exit 1; }
+  touch "$WORK/super/done"
 fi
 
 step "measure $SAMPLES designs here and fit the latency predictor"
