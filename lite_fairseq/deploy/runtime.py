@@ -107,6 +107,8 @@ class Dictionary:
 
 
 class OnnxProgram:
+    owns_outputs = True  # fresh arrays at every run: a step's state can go back in without a copy
+
     def __init__(self, path: str, threads: int):
         try:
             import onnxruntime
@@ -127,6 +129,8 @@ class OnnxProgram:
 
 
 class ExecutorchProgram:
+    owns_outputs = False  # outputs may live in the program's planned memory: copy before the next run
+
     def __init__(self, path: str, threads: int):
         try:
             import torch
@@ -223,7 +227,8 @@ class Translator:
             tokens[:, step + 1] = cand_tokens[active]
             scores[:, :step] = scores[rows, :step]
             scores[:, step] = cand_scores[active]
-            states = [s[rows] for s in states]
+            if not (self.decoder.owns_outputs and np.array_equal(rows, np.arange(beam))):
+                states = [s[rows] for s in states]  # (greedy, or no row moved: onnxruntime's outputs are ours)
         if not finalized:
             return [self.eos]
         return max(finalized, key=lambda item: item[0])[1]
