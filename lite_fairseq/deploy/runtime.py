@@ -107,8 +107,6 @@ class Dictionary:
 
 
 class OnnxProgram:
-    owns_outputs = True  # fresh arrays at every run: a step's state can go back in without a copy
-
     def __init__(self, path: str, threads: int):
         try:
             import onnxruntime
@@ -129,8 +127,6 @@ class OnnxProgram:
 
 
 class ExecutorchProgram:
-    owns_outputs = False  # outputs may live in the program's planned memory: copy before the next run
-
     def __init__(self, path: str, threads: int):
         try:
             import torch
@@ -227,8 +223,7 @@ class Translator:
             tokens[:, step + 1] = cand_tokens[active]
             scores[:, :step] = scores[rows, :step]
             scores[:, step] = cand_scores[active]
-            if not (self.decoder.owns_outputs and np.array_equal(rows, np.arange(beam))):
-                states = [s[rows] for s in states]  # (greedy, or no row moved: onnxruntime's outputs are ours)
+            states = [s[rows] for s in states]
         if not finalized:
             return [self.eos]
         return max(finalized, key=lambda item: item[0])[1]
