@@ -5,7 +5,9 @@ decoder step as written and after onnxruntime's graph optimisations (what the se
 step's kernel time per operator type (the median of each node over the profiled steps, summed), batch ``--batch``,
 one thread. Several directories are profiled side by side (e.g. an export before and after a change):
 
-    python benchmarks/deploy_profile.py before=export_old after=export_new --steps 30
+    python benchmarks/deploy_profile.py before=export_old after=export_new --steps 30 --nodes 10
+
+(``--nodes N`` also lists the N slowest nodes with their input and output shapes.)
 
 Profiling adds a cost to every node, so the sums are larger than an unprofiled step; compare them with each other.
 """
@@ -38,8 +40,9 @@ def node_counts(path: str, workdir: str) -> Dict[str, int]:
             "optimised": len(onnx.load(options.optimized_model_filepath).graph.node)}
 
 
-def profile_step(directory: str, steps: int, batch: int, workdir: str) -> Dict[str, List[float]]:
-    """{op type: [kernel microseconds of each node of that type]} over ``steps`` greedy-shaped steps."""
+def profile_step(directory: str, steps: int, batch: int, workdir: str, nodes: List = None) -> Dict[str, List[float]]:
+    """{op type: [kernel microseconds of each node of that type]} over ``steps`` greedy-shaped steps; ``nodes``,
+    if given, receives (median microseconds, op type, node name, input and output shapes) of every node."""
     import onnxruntime as ort
 
     translator = Translator(directory, threads=1)
@@ -59,14 +62,18 @@ def profile_step(directory: str, steps: int, batch: int, workdir: str) -> Dict[s
         states = list(out[1:])
     with open(session.end_profiling()) as f:
         events = json.load(f)
-    per_node, op_type = collections.defaultdict(list), {}
+    per_node, op_type, shapes = collections.defaultdict(list), {}, {}
     for event in events:
         if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
             per_node[event["name"]].append(event["dur"])
             op_type[event["name"]] = event["args"].get("op_name", "?")
+            shapes[event["name"]] = [list(t.values())[0] for key in ("input_type_shape", "output_type_shape")
+                                     for t in event["args"].get(key, [])]
     by_op = collections.defaultdict(list)
     for node, durations in per_node.items():
         by_op[op_type[node]].append(float(np.median(durations)))
+        if nodes is not None:
+            nodes.append((float(np.median(durations)), op_type[node], node[: -len("_kernel_time")], shapes[node]))
     return by_op
 
 
@@ -76,6 +83,7 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--top", type=int, default=12, help="operator types listed")
+    parser.add_argument("--nodes", type=int, default=0, help="also list this many of the slowest nodes")
     args = parser.parse_args(argv)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; decoder step, batch {args.batch}, "
           f"{args.steps} steps, 1 thread")
@@ -85,7 +93,8 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory() as work:
             counts = {p: node_counts(os.path.join(directory, f), work)
                       for p, f in (("encoder", "encoder.onnx"), ("decoder step", "decoder_step.onnx"))}
-            by_op = profile_step(directory, args.steps, args.batch, work)
+            nodes: List = []
+            by_op = profile_step(directory, args.steps, args.batch, work, nodes)
         total = sum(sum(v) for v in by_op.values())
         print(f"{name}: nodes written/optimised: encoder {counts['encoder']['written']}/"
               f"{counts['encoder']['optimised']}, decoder step {counts['decoder step']['written']}/"
@@ -93,6 +102,8 @@ def main(argv=None) -> int:
         for op, times in sorted(by_op.items(), key=lambda kv: -sum(kv[1]))[: args.top]:
             print(f"  {op:<24}{len(times):>5} nodes{sum(times):>9.0f} us{100 * sum(times) / total:>6.1f}%"
                   f"   largest node {max(times):.0f} us")
+        for us, op, node, shapes in sorted(nodes, reverse=True)[: args.nodes]:
+            print(f"    {us:>7.0f} us  {op:<22}{node:<40} {' '.join('x'.join(map(str, s)) for s in shapes)}")
     return 0
 
 

@@ -103,11 +103,12 @@ class DecoderStepProgram(nn.Module):
         self.output = Dense([S.Linear(model.output)], as_matmul)
 
     @staticmethod
-    def _mix_step(layer: Layer, x: Tensor, here: Tensor, future: Tensor, states: List[Tensor], new: List[Tensor]):
+    def _mix_step(layer: Layer, x: Tensor, slot: Tensor, here: Tensor, future: Tensor, states: List[Tensor],
+                  new: List[Tensor]):
         outs = []
         for branch, part in zip(layer.branches, columns(x, layer.widths)):
             if isinstance(branch, Attention):
-                out, keys, values = branch.step(part, here, future, states.pop(0), states.pop(0))
+                out, keys, values = branch.step(part, slot, here, future, states.pop(0), states.pop(0))
                 new += [keys, values]
             else:
                 out, state = branch.step(part, states.pop(0) if branch.K > 1 else None)
@@ -120,12 +121,13 @@ class DecoderStepProgram(nn.Module):
         new: List[Tensor] = []
         slots = torch.arange(self.max_len, device=tokens.device)
         here, future = (slots == step).view(1, 1, -1, 1), (slots > step).view(1, 1, 1, -1)
+        slot = step.view(1, 1, 1, 1)
         x = self.scale * self.embed(tokens.reshape(-1)) + self.positions.index_select(0, step)  # batch x dim
         if self.embed_norm is not None:
             x = self.embed_norm(x)
         for i, layer in enumerate(self.layers):
-            x = layer.residual(x, layer.mix_norm, lambda h, layer=layer: self._mix_step(layer, h, here, future,
-                                                                                        states, new))
+            x = layer.residual(x, layer.mix_norm, lambda h, layer=layer: self._mix_step(layer, h, slot, here,
+                                                                                        future, states, new))
             x = layer.residual(x, layer.cross_norm, layer.cross.cross_step, cross[2 * i], cross[2 * i + 1])
             x = layer.residual(x, layer.ffn_norm, layer.ffn)
         if self.final_norm is not None:

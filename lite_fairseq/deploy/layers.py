@@ -8,7 +8,10 @@
   transpose surrounds its projections and, with one position, splitting heads is a reshape,
 * the step's convolution keeps its state channels-first (``batch x heads x head_dim x (K-1)``) and applies the K
   taps of each row as one batched matrix product (the window times the kernel), the lightweight kernel's softmax
-  is computed here once.
+  is computed here once,
+* in ONNX the step writes its new key and value into the static caches with ``ScatterElements`` (a copy of the
+  cache and one written row), not with ``Where`` over the whole cache (twice as slow in onnxruntime, which
+  broadcasts the slot's mask over every element); ExecuTorch keeps ``where``.
 
 ``Dense`` writes a linear layer as ``MatMul`` + ``Add`` when ``as_matmul`` (ONNX: onnxruntime's dynamic int8
 quantisation handles ``MatMul``, not ``Gemm``, and its optimiser fuses the bias into a ``Gemm`` in float32) and as
@@ -85,6 +88,7 @@ class Attention(nn.Module):
         self.parts = parts
         self.project = Dense([getattr(spec, p) for p in parts], as_matmul)
         self.out = Dense([spec.out], as_matmul) if "q" in parts else None
+        self.scatter = as_matmul  # ONNX: caches written by ScatterElements (see the module's docstring)
 
     def heads_first(self, x: Tensor) -> Tensor:
         """batch x time x dim -> batch x heads x time x head_dim"""
@@ -103,14 +107,21 @@ class Attention(nn.Module):
         ctx = self.attend(self.heads_first(q * self.scaling), self.heads_first(k), self.heads_first(v))
         return self.out(ctx.transpose(1, 2).reshape(x.size(0), x.size(1), self.dim))
 
-    def step(self, x: Tensor, here: Tensor, future: Tensor, keys: Tensor, values: Tensor):
-        """One new position (x: batch x dim): write its key and value where ``here`` (the static caches' slot of
-        this step), attend to the slots not in ``future``. One reshape splits the heads of q, k and v together;
-        the scaling follows it so that onnxruntime folds it into the scores' product."""
+    def write(self, cache: Tensor, new: Tensor, slot: Tensor, here: Tensor) -> Tensor:
+        """The cache (batch x heads x max_len x head_dim) with ``new`` (batch x heads x 1 x head_dim) in the slot
+        ``slot`` (1 x 1 x 1 x 1, int64), whose mask over the slots is ``here`` (1 x 1 x max_len x 1)."""
+        if self.scatter:
+            return cache.scatter(2, slot.expand(new.shape), new)
+        return torch.where(here, new, cache)
+
+    def step(self, x: Tensor, slot: Tensor, here: Tensor, future: Tensor, keys: Tensor, values: Tensor):
+        """One new position (x: batch x dim): write its key and value in the static caches' slot of this step
+        (:meth:`write`), attend to the slots not in ``future``. One reshape splits the heads of q, k and v
+        together; the scaling follows it so that onnxruntime folds it into the scores' product."""
         H = self.heads
         qkv = self.project(x).reshape(x.size(0), 3 * H, 1, self.head_dim)
         q, k, v = qkv[:, :H], qkv[:, H:2 * H], qkv[:, 2 * H:]
-        keys, values = torch.where(here, k, keys), torch.where(here, v, values)
+        keys, values = self.write(keys, k, slot, here), self.write(values, v, slot, here)
         ctx = self.attend(q * self.scaling, keys, values, future)
         return self.out(ctx.reshape(x.size(0), self.dim)), keys, values
 
