@@ -16,8 +16,8 @@ both models decodes exactly L+1 steps, whatever the untrained weights prefer.
 Mult-Adds executed, output projection included, are counted by lite_fairseq's profiler for each batch (one
 ``L``-step incremental translation with the batch's mean source length, times ``--beam`` hypotheses on the decoder
 side, times the sentences in the batch) and divided by the measured time. The two models of a pair run each batch
-one after the other, the order alternating, so that load from other processes falls on both alike. Figures are
-printed, never asserted.
+one after the other, the order alternating from batch to batch (and from repeat to repeat with ``--repeats``), so
+that load from other processes falls on both alike. Figures are printed, never asserted.
 """
 
 import argparse
@@ -114,8 +114,11 @@ def main(argv=None):
     p.add_argument("--beam", type=int, default=4)
     p.add_argument("--vocab", type=int, default=8000, help="joined dictionary size (8000)")
     p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (2)")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="decode each batch this many times per model, the order alternating every time (1); with "
+                        "one batch (--sentences = --batch) use 2 or more, or the same model always runs first")
     args = p.parse_args(argv)
-    for name in ("sentences", "batch", "beam", "vocab", "threads"):
+    for name in ("sentences", "batch", "beam", "vocab", "threads", "repeats"):
         if getattr(args, name) < 1:
             p.error(f"--{name} must be at least 1")
     torch.set_num_threads(args.threads)
@@ -129,13 +132,15 @@ def main(argv=None):
         for m in (lite, base):  # warm-up (untimed, uncounted)
             SequenceGenerator([m.model], m.built.tgt_dict, beam_size=args.beam, max_len_a=0, max_len_b=warm,
                               min_len=warm).generate([m.model], batches[0])
-        for i, sample in enumerate(batches):
+        runs = [sample for sample in batches for _ in range(args.repeats)]
+        for i, sample in enumerate(runs):
             steps = sample["net_input"]["src_tokens"].size(1)
             for m in ((lite, base) if i % 2 == 0 else (base, lite)):
                 m.run(sample, steps)
         rows.append((lite, base))
     print(f"\nGeneration throughput: SequenceGenerator, beam {args.beam}, {args.sentences} sentences in batches of "
-          f"{args.batch}, vocab {args.vocab}, torch.set_num_threads({args.threads}), torch {torch.__version__}, "
+          f"{args.batch}{f' (each decoded {args.repeats} times)' if args.repeats > 1 else ''}, vocab {args.vocab}, "
+          f"torch.set_num_threads({args.threads}), torch {torch.__version__}, "
           f"load average {load_before:.1f} before / {os.getloadavg()[0]:.1f} after on {os.cpu_count()} CPUs")
     print(f"{'model':<30}{'seconds':>9}{'sent/s':>8}{'words/s':>9}{'GMA/s':>8}{'Lite/Tr time':>14}"
           f"{'Lite/Tr GMA/s':>15}")

@@ -3,6 +3,7 @@ step at a time (greedy or beam search, 1 thread) and one training step (2 thread
 
     python benchmarks/profile_steps.py --pair lite_transformer_wmt_200=transformer_paper_wmt_128 --vocab 8000
     python benchmarks/profile_steps.py --what count --beam 4   # operator and Python calls per decoding step
+    python benchmarks/profile_steps.py --what generate --sentences 64 --beam 4   # batched beam search steps
 
 ``--what count`` counts, per decoder step of one translation, the ATen operators run (torch.profiler events, views
 included) and the Python function calls made (cProfile), for the Transformer and for Lite with each setting of the
@@ -87,6 +88,39 @@ def decode_counts(arch, vocab, beam, steps):
         fast_step.ENABLED, fast_step.LAYER_STEP = True, True
 
 
+def generate_profile(arch, vocab, sentences, beam, src_len, steps, top):
+    """Decoder steps of batched beam search (``sentences`` x ``beam`` hypotheses, 1 thread), as fairseq's
+    SequenceGenerator drives them: one step of the whole batch, its log-probabilities and a beam reordering
+    (each hypothesis takes a random one of its sentence's hypotheses as parent); the last 5 of ``steps`` steps
+    profiled, so that the caches hold ``steps`` positions."""
+    torch.set_num_threads(1)
+    built = build(arch, (), src_vocab=vocab)
+    model = built.model.eval()
+    g = torch.Generator().manual_seed(0)
+    src = _random_tokens(built.src_dict, src_len, seed=0).repeat(sentences, 1)
+    hyps = sentences * beam
+    with torch.inference_mode():
+        enc = model.encoder(src, torch.full((sentences,), src_len))
+        enc = model.encoder.reorder_encoder_out(enc, torch.arange(sentences).repeat_interleave(beam))
+        model.decoder.set_beam_size(beam)
+        tokens, state = torch.full((hyps, 1), built.tgt_dict.eos()), {}
+        prof = profile(activities=[ProfilerActivity.CPU])
+        for t in range(steps):
+            if t == steps - 5:
+                prof.__enter__()
+            out, _ = model.decoder(tokens, enc, incremental_state=state)
+            lprobs = torch.log_softmax(out[:, -1], dim=-1)
+            new_order = (torch.arange(hyps) // beam) * beam + torch.randint(0, beam, (hyps,), generator=g)
+            model.decoder.reorder_incremental_state_scripting(state, new_order)
+            tokens = torch.cat([tokens[new_order], lprobs.argmax(-1, keepdim=True)], dim=1)
+        prof.__exit__(None, None, None)
+    PER["step"] = 5
+    print(f"  {arch}, batched beam search: {sentences} sentences x beam {beam}, {src_len}-token sources, "
+          f"steps {steps - 4}-{steps} (1 thread), per decoder step")
+    total = table(prof, "step", top)
+    print(f"    total self CPU {total / 1e3 / 5:.3f} ms/step")
+
+
 def train_profile(arch, vocab, top):
     torch.set_num_threads(2)
     args = argparse.Namespace(conv_backend="auto", vocab=vocab, device="cpu", dtype="float32", max_tokens=4096,
@@ -109,13 +143,16 @@ def main():
     p.add_argument("--beam", type=int, default=4)
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--top", type=int, default=18)
-    p.add_argument("--what", choices=("decode", "train", "both", "count"), default="both")
+    p.add_argument("--sentences", type=int, default=64, help="--what generate: sentences per batch (64)")
+    p.add_argument("--what", choices=("decode", "train", "both", "count", "generate"), default="both")
     a = p.parse_args()
     pairs = [s.split("=") for s in (a.pair or ["lite_transformer_wmt_200=transformer_paper_wmt_128"])]
     for pair in pairs:
         for arch in pair:
             if a.what == "count":
                 decode_counts(arch, a.vocab, a.beam, a.steps)
+            if a.what == "generate":
+                generate_profile(arch, a.vocab, a.sentences, a.beam, a.steps, a.steps, a.top)
             if a.what in ("decode", "both"):
                 decode_profile(arch, a.vocab, a.beam, a.steps, a.top)
             if a.what in ("train", "both"):

@@ -1,6 +1,7 @@
 """benchmarks/generate_throughput.py: length-sorted left-padded batches, every hypothesis decodes the same number of
 steps (min_len = max_len), and the printed table has the Mult-Adds/s ratio."""
 
+import pytest
 
 import generate_throughput  # benchmarks/, importable through tests/helpers.py
 
@@ -26,3 +27,26 @@ def test_every_hypothesis_decodes_the_forced_length(capsys):
                               "--batch", "2", "--beam", "2", "--vocab", "60", "--threads", "1"])
     lite = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("lite_transformer_tiny"))
     assert lite.split()[-1].endswith("x") and lite.split()[-2].endswith("x")
+
+
+def test_repeats_alternate_which_model_decodes_a_batch_first(monkeypatch, capsys):
+    calls = []
+    real_run = generate_throughput.Model.run
+
+    def run(self, sample, steps):
+        calls.append(self.arch)
+        return real_run(self, sample, steps)
+
+    monkeypatch.setattr(generate_throughput.Model, "run", run)
+    generate_throughput.main(["--pair", "lite_transformer_tiny=transformer_paper_wmt_128", "--sentences", "2",
+                              "--batch", "2", "--beam", "2", "--vocab", "60", "--threads", "1", "--repeats", "2"])
+    lite, base = "lite_transformer_tiny", "transformer_paper_wmt_128"
+    assert calls == [lite, base, base, lite]  # one batch, decoded twice by each model, the first model swapped
+    out = capsys.readouterr().out
+    assert "(each decoded 2 times)" in out
+
+
+def test_repeats_below_one_is_refused_naming_the_option(capsys):
+    with pytest.raises(SystemExit):
+        generate_throughput.main(["--repeats", "0"])
+    assert "--repeats must be at least 1" in capsys.readouterr().err
