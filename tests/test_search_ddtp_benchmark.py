@@ -4,6 +4,7 @@ The full pipeline (hours of training) is not run here."""
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 
@@ -28,7 +29,7 @@ def _summarise():
 
 
 def _run_sh(tmp_path, env_extra, *args):
-    env = {"PATH": __import__("os").environ["PATH"], "SEARCH_OUT": str(tmp_path / "w"), **env_extra}
+    env = {"PATH": os.environ["PATH"], "SEARCH_OUT": str(tmp_path / "w"), **env_extra}
     return subprocess.run(["bash", str(HERE / "run.sh"), *map(str, args)], capture_output=True, text=True, env=env,
                           cwd=REPO, timeout=120)
 

@@ -108,8 +108,7 @@ def cmd_report(opts):
     from lite_fairseq.search.predictor import load_predictor
     from lite_fairseq.search.latency import Conditions
 
-    stored = load_predictor(os.path.join(opts.work, "lat.pt")).meta.get("conditions") or {}
-    conditions = Conditions(**{k: v for k, v in stored.items() if k in Conditions.__dataclass_fields__})
+    conditions = Conditions.stored(load_predictor(os.path.join(opts.work, "lat.pt")).meta.get("conditions"))
     repeats = max(3 * conditions.repeats, 9)
     seeds, limits = opts.seeds.split(), opts.limits.split()
     lines = [f"Latency: the three designs of a limit timed side by side in one process, interleaved, median of "

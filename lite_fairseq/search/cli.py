@@ -265,8 +265,7 @@ def cmd_evolve(opts) -> int:
         raise SearchError(f"--predictor {opts.predictor}: fitted on other features than this version computes "
                           f"({predictor.meta.get('features')!r}, not {FEATURES!r}); fit it again with "
                           "`lite-fairseq-search predictor --measurements FILE`")
-    stored = predictor.meta.get("conditions") or {}
-    conditions = Conditions(**{k: v for k, v in stored.items() if k in Conditions.__dataclass_fields__})
+    conditions = Conditions.stored(predictor.meta.get("conditions"))
     settings = evolution.EvolutionSettings(population=opts.population, parents=opts.parents,
                                            mutations=opts.mutations, crossovers=opts.crossovers,
                                            mutation_prob=opts.mutation_prob, iterations=opts.iterations)
@@ -296,8 +295,7 @@ def cmd_evolve(opts) -> int:
 
 def _like(path: str) -> Conditions:
     if Path(path).suffix.lower() == ".pt":
-        stored = load_predictor(path).meta.get("conditions") or {}
-        return Conditions(**{k: v for k, v in stored.items() if k in Conditions.__dataclass_fields__})
+        return Conditions.stored(load_predictor(path).meta.get("conditions"))
     return read_measurements(path)[2]
 
 

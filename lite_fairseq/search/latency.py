@@ -45,6 +45,11 @@ class Conditions:
     warmup: int = 2
     cpu_time: bool = False
 
+    @classmethod
+    def stored(cls, values: Dict) -> "Conditions":
+        """The conditions kept in a predictor's or report's dictionary (unknown keys ignored)."""
+        return cls(**{k: v for k, v in (values or {}).items() if k in cls.__dataclass_fields__})
+
 
 @dataclass
 class Measurement:
@@ -80,14 +85,19 @@ def check_device(device: str) -> None:
         raise SearchError("--device cuda: no CUDA device is available here; measure with --device cpu")
 
 
+def check_conditions(c: Conditions) -> None:
+    """Refuse conditions no model can be timed under, before any model is built."""
+    check_device(c.device)
+    if c.threads < 1 or c.repeats < 1 or c.warmup < 0 or c.beam < 1:
+        raise SearchError("--threads, --repeats and --beam must be at least 1, --warmup at least 0")
+
+
 def measure(configs: Sequence[SubConfig], space: SearchSpace, conditions: Conditions,
             log: Callable[[str], None] = lambda line: None) -> List[Measurement]:
     """Time each design in turn under ``conditions`` (``torch.set_num_threads(conditions.threads)`` for the
     duration)."""
     c = conditions
-    check_device(c.device)
-    if c.threads < 1 or c.repeats < 1 or c.warmup < 0 or c.beam < 1:
-        raise SearchError("--threads, --repeats and --beam must be at least 1, --warmup at least 0")
+    check_conditions(c)
     out = []
     for i, sub in enumerate(configs):
         median, minimum = time_built(build_plain(sub, space, c.src_vocab, c.tgt_vocab), c)
@@ -98,11 +108,9 @@ def measure(configs: Sequence[SubConfig], space: SearchSpace, conditions: Condit
 
 def time_built(built, conditions: Conditions) -> Tuple[float, float]:
     """(median, minimum) milliseconds of one built model (the profiler's :class:`BuiltModel`) under
-    ``conditions``, on its device, with ``torch.set_num_threads(conditions.threads)`` for the duration."""
+    ``conditions`` (checked by the caller with :func:`check_conditions`), on their device, with
+    ``torch.set_num_threads(conditions.threads)`` for the duration."""
     c = conditions
-    check_device(c.device)
-    if c.threads < 1 or c.repeats < 1 or c.warmup < 0 or c.beam < 1:
-        raise SearchError("--threads, --repeats and --beam must be at least 1, --warmup at least 0")
     previous = torch.get_num_threads()
     torch.set_num_threads(c.threads)
     try:

@@ -16,7 +16,7 @@ from typing import Callable, Dict, List, Sequence
 from lite_fairseq.profiler import ProfilerError, build
 
 from .errors import SearchError
-from .latency import Conditions, time_built
+from .latency import Conditions, check_conditions, time_built
 
 SIDES = ("encoder", "decoder")
 WIDTH_OPTIONS = tuple(f"--{side}-{what}" for side in SIDES
@@ -95,6 +95,7 @@ def match_latency(arch: str, overrides: Sequence[str], target_ms: float, conditi
         raise SearchError(f"--min-width {min_width} / --max-width {max_width} / --multiple-of {multiple_of}: "
                           "need 1 <= min-width <= max-width and multiple-of >= 1")
     check_overrides(overrides)
+    check_conditions(conditions)
     widths = list(range(-(-min_width // multiple_of) * multiple_of, max_width + 1, multiple_of))
     if len(widths) < 2:
         raise SearchError(f"--min-width {min_width} .. --max-width {max_width} holds fewer than two multiples of "
