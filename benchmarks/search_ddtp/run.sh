@@ -54,7 +54,7 @@ case "$LIMITS" in
 esac
 mkdir -p "$WORK/cost"
 WORK="$(cd "$WORK" && pwd)"
-export QUALITY_OUT="$WORK"
+export QUALITY_OUT="$WORK" QUALITY_MAX_UPDATE="${QUALITY_MAX_UPDATE:-2400}"
 DATA="$WORK/data-bin"
 
 step "prepare the corpus (sacremoses, subword-nmt BPE, fairseq-preprocess)"
