@@ -73,6 +73,8 @@ def work(tmp_path, capsys):
                 if not (limit == "60" and model == "lite" and seed == 2):  # one run not scored yet
                     (run / "bleu.json").write_text(json.dumps({"score": 10.0 + i + seed / 10}))
                 (run / "time.txt").write_text("wall_s=600\nseed=1\n")
+                (run / "train.log").write_text("epoch 001: 50 / 9 loss=9.1, num_updates=50, lr=1\n"
+                                               "valid | loss 8.2 | num_updates 60 | best_loss 8.2\n")
     (w / "cost" / "super.cpu").write_text("3600.0\n1800.0\n")
     (w / "cost" / "search.cpu").write_text("720.0\n")
     return w
@@ -102,7 +104,8 @@ def test_report_reads_bleu_and_cost_and_times_the_designs_side_by_side(work, cap
     text = out.read_text()
     rows = [line for line in text.splitlines() if line.startswith("| 40 |") or line.startswith("| 60 |")]
     assert len(rows) == 6
-    assert rows[0].startswith("| 40 | found |") and "| 10.10 | 10.20 | 10.15 | 10.0, 10.0 |" in rows[0]
+    assert rows[0].startswith("| 40 | found |")
+    assert "| 10.10 | 10.20 | 10.15 | 10.0 min, 60 upd, 10.0 min, 60 upd |" in rows[0]  # updates: train.log's last
     assert "| 11.10 | - | 11.10 |" in rows[4]  # limit 60, lite: the unscored seed is a dash, the mean of the other
     latency = float(rows[2].split("|")[3])
     assert latency > 0  # measured, not read

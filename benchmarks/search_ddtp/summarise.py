@@ -15,6 +15,7 @@ measured, never assumed.
 import argparse
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -70,6 +71,13 @@ def _kv(path):
     return out
 
 
+def _updates(run_dir):
+    """The last update count fairseq-train logged (train.sh's wall-clock cap may stop a run short)."""
+    path = os.path.join(run_dir, "train.log")
+    found = re.findall(r"num_updates[= ](\d+)", open(path).read()) if os.path.isfile(path) else []
+    return int(found[-1]) if found else None
+
+
 def _bleu(run_dir):
     path = os.path.join(run_dir, "bleu.json")
     return json.load(open(path))["score"] if os.path.isfile(path) else None
@@ -117,7 +125,7 @@ def cmd_report(opts):
              f"{'CPU' if conditions.cpu_time else 'wall'} time; load average {os.getloadavg()[0]:.1f} when "
              "measured). BLEU: sacreBLEU on the test set, beam 4 (evaluate.sh).", "",
              "| limit (ms) | model | latency (ms) | Mult-Adds | params | " + " | ".join(f"BLEU s{s}" for s in seeds)
-             + " | mean BLEU | train wall (min, per seed) |",
+             + " | mean BLEU | training per seed (min, updates) |",
              "|---|---|---|---|---|" + "---|" * len(seeds) + "---|---|"]
     points, means = [], {}
     for limit in limits:
@@ -132,7 +140,9 @@ def cmd_report(opts):
             means[(limit, m)] = (r["latency_ms"], mean)
             points.append((m, r["latency_ms"], mean))
             cells = " | ".join("-" if b is None else f"{b:.2f}" for b in bleus)
-            wall = ", ".join("-" if w is None else f"{int(w) / 60:.1f}" for w in walls)
+            updates = [_updates(d) for d in runs]
+            wall = ", ".join("-" if w is None else f"{int(w) / 60:.1f} min, {u if u is not None else '?'} upd"
+                             for w, u in zip(walls, updates))
             lines.append(f"| {limit} | {m} | {r['latency_ms']:.1f} | {r['macs'] / 1e6:.1f}M | "
                          f"{r['params'] / 1e6:.2f}M | {cells} | {'-' if mean is None else f'{mean:.2f}'} | {wall} |")
     lines.append("")
