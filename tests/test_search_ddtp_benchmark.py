@@ -100,8 +100,9 @@ def test_limits_are_the_median_and_80_percent_quantile_of_the_measured_latencies
 def test_report_reads_bleu_and_cost_and_times_the_designs_side_by_side(work, capsys):
     out = work / "summary.md"
     assert _summarise().main(["report", "--work", str(work), "--limits", "40 60", "--seeds", "1 2",
-                              "--out", str(out), "--png", str(work / "plot.png")]) == 0
+                              "--out", str(out), "--png", str(work / "plot.png"), "--repeats", "3"]) == 0
     text = out.read_text()
+    assert "median of 3 (cpu, 1 thread(s)" in text  # --repeats, not the default of 9
     rows = [line for line in text.splitlines() if line.startswith("| 40 |") or line.startswith("| 60 |")]
     assert len(rows) == 6
     assert rows[0].startswith("| 40 | found |")

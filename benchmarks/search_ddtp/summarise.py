@@ -117,7 +117,7 @@ def cmd_report(opts):
     from lite_fairseq.search.latency import Conditions
 
     conditions = Conditions.stored(load_predictor(os.path.join(opts.work, "lat.pt")).meta.get("conditions"))
-    repeats = max(3 * conditions.repeats, 9)
+    repeats = opts.repeats or max(3 * conditions.repeats, 9)
     seeds, limits = opts.seeds.split(), opts.limits.split()
     lines = [f"Latency: the three designs of a limit timed side by side in one process, interleaved, median of "
              f"{repeats} ({conditions.device}, {conditions.threads} thread(s), beam {conditions.beam}, "
@@ -218,6 +218,8 @@ def main(argv=None):
     r.add_argument("--seeds", required=True)
     r.add_argument("--out", required=True)
     r.add_argument("--png")
+    r.add_argument("--repeats", type=int, default=None,
+                   help="timed runs per design, interleaved (default: 3x the predictor's repeats, at least 9)")
     opts = p.parse_args(argv)
     if opts.cmd == "limits":
         return cmd_limits(opts.lat_json)
