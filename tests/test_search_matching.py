@@ -1,6 +1,7 @@
 """`lite-fairseq-search match`: a baseline architecture scaled to a target measured latency (the hand-designed
-models a searched design is compared with), its bisection over widths, and bad input answered with one clear
-line. The timing is replaced by a made-up latency that grows with the width, except in the one end-to-end run."""
+models a searched design is compared with), its bisection over widths and the curve fitted to them, and bad input
+answered with one clear line. The timing is replaced by a made-up latency that grows with the width, except in the
+one end-to-end run."""
 
 import json
 import re
@@ -39,6 +40,23 @@ def test_match_picks_the_width_nearest_the_target_by_bisection(fake_timing):
     assert {m.width for m in match.measured} == set(fake_timing)
 
 
+def test_one_outlying_measurement_does_not_decide_the_match(monkeypatch):
+    """Width 128 reads 45 ms once (its true 32 ms + 40%): a bisection alone would stop there, 4 ms from the 41 ms
+    target; the curve fitted to every width timed puts the target near width 160 (40 ms)."""
+    def time_built(built, conditions):
+        width = built.args.encoder_embed_dim
+        ms = 45.0 if width == 128 else width / 4.0
+        return ms, ms - 0.5
+
+    monkeypatch.setattr(matching, "time_built", time_built)
+    match = matching.match_latency("transformer_paper_iwslt_128", TINY.split(), 41.0, Conditions(src_vocab=50),
+                                   min_width=16, max_width=512, multiple_of=16)
+    assert 128 in {m.width for m in match.measured}  # the bisection did time the outlier ...
+    assert match.width in (144, 160, 176)  # ... and the fit looked past it
+    assert match.latency_ms == match.width / 4.0  # the chosen width is timed, not only predicted
+    assert abs(match.fitted_ms - 41.0) < 6.0
+
+
 def test_match_keeps_the_architectures_ffn_ratio_and_the_callers_options(fake_timing):
     match = matching.match_latency("transformer_paper_iwslt_128", TINY.split(), 24.0, Conditions(src_vocab=50),
                                    min_width=16, max_width=256, multiple_of=16)
@@ -72,10 +90,12 @@ def test_cli_match_prints_the_options_and_writes_json_under_a_predictors_conditi
                             "--min-width", 16, "--max-width", 256, "--multiple-of", 16, "--like", lat,
                             "--threads", 2, "--out", tmp_path / "m.json")
     assert rc == 0, err
-    assert "transformer_paper_iwslt_128 at width 128: 32.00 ms measured (target 31 ms)" in out
+    assert ("transformer_paper_iwslt_128 at width 128: 32.00 ms measured, 32.00 ms on the curve fitted to the 6 "
+            "widths timed (target 31 ms)") in out
     assert "fairseq-train options: --arch transformer_paper_iwslt_128 --encoder-layers 1" in out
     doc = json.loads((tmp_path / "m.json").read_text())
-    assert doc["width"] == 128 and doc["conditions"]["beam"] == 4 and doc["conditions"]["src_vocab"] == 77
+    assert doc["width"] == 128 and abs(doc["fitted_ms"] - 32.0) < 1e-6
+    assert doc["conditions"]["beam"] == 4 and doc["conditions"]["src_vocab"] == 77
     assert doc["conditions"]["threads"] == 2  # an option given on the command line wins over --like's
     assert [m["width"] for m in doc["measured"]] == sorted(m["width"] for m in doc["measured"])
 

@@ -311,7 +311,10 @@ def cmd_match(opts) -> int:
                           opts.multiple_of, log=_log)
     for m in sorted(match.measured, key=lambda m: m.width):
         print(f"width {m.width:5d}  {m.latency_ms:8.2f} ms{'  <- match' if m.width == match.width else ''}")
-    print(f"{opts.arch} at width {match.width}: {match.latency_ms:.2f} ms measured (target {opts.latency:g} ms)")
+    fitted = "" if match.fitted_ms is None else (f", {match.fitted_ms:.2f} ms on the curve fitted to the "
+                                                 f"{len(match.measured)} widths timed")
+    print(f"{opts.arch} at width {match.width}: {match.latency_ms:.2f} ms measured{fitted} (target "
+          f"{opts.latency:g} ms)")
     print("fairseq-train options: " + " ".join(shlex.quote(a) for a in match.train_args()))
     if opts.out:
         Path(opts.out).write_text(json.dumps(match.to_dict(), indent=1) + "\n", encoding="utf-8")

@@ -6,12 +6,17 @@ A baseline (any registered translation architecture with its overrides) is scale
 dimension ``d`` on both sides; each side's FFN dimension keeps the ratio to ``d`` the architecture has (the
 Transformer's 2d or 4d, Lite's flattened d). Widths are multiples of ``multiple_of`` between ``min_width`` and
 ``max_width``. Each width is built with random weights and timed as ``lite-fairseq-search latency`` times designs
-(:class:`~lite_fairseq.search.latency.Conditions`); a bisection over the widths finds the widest one measured
-within the target and the next wider one, and the match is whichever of the two is nearer the target.
+(:class:`~lite_fairseq.search.latency.Conditions`); a bisection over the widths brackets the target. One
+measurement can be off by tens of percent on a shared or throttling device, and a single outlier sends a bisection
+the wrong way, so the match is the width whose latency on a curve fitted to every width timed (a quadratic in the
+width, least squares on relative residuals) is nearest the target; that width is timed too, and both figures are
+kept.
 """
 
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
+
+import torch
 
 from lite_fairseq.profiler import ProfilerError, build
 
@@ -39,6 +44,7 @@ class Match:
     target_ms: float
     conditions: Conditions
     measured: List[WidthMeasurement] = field(default_factory=list)
+    fitted_ms: Optional[float] = None  # the fitted curve's latency at ``width`` (None: fewer than 3 widths timed)
 
     def train_args(self) -> List[str]:
         """The model's ``fairseq-train`` options."""
@@ -46,7 +52,7 @@ class Match:
 
     def to_dict(self) -> Dict:
         return {"arch": self.arch, "overrides": self.overrides, "width": self.width, "latency_ms": self.latency_ms,
-                "target_ms": self.target_ms, "conditions": asdict(self.conditions),
+                "fitted_ms": self.fitted_ms, "target_ms": self.target_ms, "conditions": asdict(self.conditions),
                 "measured": [asdict(m) for m in sorted(self.measured, key=lambda m: m.width)]}
 
 
@@ -75,6 +81,19 @@ def scaled_overrides(overrides: Sequence[str], width: int, ratios: Dict[str, flo
     for side in SIDES:
         out += [f"--{side}-embed-dim", str(width), f"--{side}-ffn-embed-dim", str(round(ratios[side] * width))]
     return out
+
+
+def fitted_curve(measured: Sequence[WidthMeasurement]) -> Optional[Callable[[int], float]]:
+    """``a + b w + c w^2`` fitted to the median latencies of every width timed, each residual relative to its
+    latency (a noisy wide model does not outweigh the narrow ones); None for fewer than three widths."""
+    if len({m.width for m in measured}) < 3:
+        return None
+    scale = float(max(m.width for m in measured))
+    w = torch.tensor([m.width / scale for m in measured], dtype=torch.float64)
+    y = torch.tensor([m.latency_ms for m in measured], dtype=torch.float64)
+    basis = torch.stack([torch.ones_like(w), w, w * w], dim=1)
+    coef = torch.linalg.lstsq(basis / y[:, None], torch.ones_like(y)[:, None]).solution.squeeze(1).tolist()
+    return lambda width: coef[0] + coef[1] * (width / scale) + coef[2] * (width / scale) ** 2
 
 
 def _build(arch: str, overrides: Sequence[str], conditions: Conditions, what: str):
@@ -127,7 +146,12 @@ def match_latency(arch: str, overrides: Sequence[str], target_ms: float, conditi
             lo = mid
         else:
             hi = mid
-    best = min((lo, hi), key=lambda i: abs(latency(i) - target_ms))
+    curve = fitted_curve(list(measured.values()))
+    if curve is None:
+        best = min((lo, hi), key=lambda i: abs(latency(i) - target_ms))
+    else:
+        best = min(range(len(widths)), key=lambda i: abs(curve(widths[i]) - target_ms))
+        latency(best)
     width = widths[best]
     return Match(arch, scaled_overrides(overrides, width, ratios), width, measured[width].latency_ms, target_ms,
-                 conditions, list(measured.values()))
+                 conditions, list(measured.values()), None if curve is None else curve(width))
