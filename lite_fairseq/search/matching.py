@@ -106,7 +106,8 @@ def _build(arch: str, overrides: Sequence[str], conditions: Conditions, what: st
 def match_latency(arch: str, overrides: Sequence[str], target_ms: float, conditions: Conditions,
                   min_width: int = 64, max_width: int = 1024, multiple_of: int = 8,
                   log: Callable[[str], None] = lambda line: None) -> Match:
-    """The width of ``arch`` whose measured latency is nearest ``target_ms`` (see the module's description).
+    """The width of ``arch`` whose latency on the curve fitted to every width timed is nearest ``target_ms``
+    (by the measurements themselves when only two widths exist; see the module's description).
     Raises :class:`SearchError` when no width in the range brackets the target or a width cannot be built."""
     if not target_ms > 0:
         raise SearchError(f"--latency: expected a positive number of milliseconds, got {target_ms}")
