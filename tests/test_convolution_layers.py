@@ -105,14 +105,24 @@ def test_short_causal_sequences_use_zero_padding_semantics():
     torch.testing.assert_close(ours(x), ref(x, unfold=False), **FAIRSEQ_TOL)
 
 
+GRAD_MODES = {"autograd": torch.enable_grad, "no_grad": torch.no_grad, "inference_mode": torch.inference_mode}
+
+
+@pytest.mark.parametrize("grad_mode", sorted(GRAD_MODES))
 @pytest.mark.parametrize("softmax", [True, False])
-@pytest.mark.parametrize("K", [1, 5, 15])
+@pytest.mark.parametrize("K", [1, 2, 5, 15])
 @pytest.mark.parametrize("cls", [LightweightConvTBC, DynamicConvTBC])
-def test_single_step_path_equals_the_full_convolution(cls, K, softmax):
+def test_single_step_path_equals_the_full_convolution(cls, K, softmax, grad_mode):
+    """Under autograd a step writes a new ring; without it the ring is updated in place: both must be exact."""
     T, B, C, H = 12, 3, 8, 2  # K=15 > T: every step reaches before the sentence
     torch.manual_seed(1)
     conv = cls(C, K, K - 1, H, weight_softmax=softmax).double().eval()
     x = torch.randn(T, B, C, dtype=torch.float64)
+    with GRAD_MODES[grad_mode]():
+        _check_steps_equal_full(conv, x, T)
+
+
+def _check_steps_equal_full(conv, x, T):
     full = conv(x)
     state = {}
     steps = [conv(x[t:t + 1], incremental_state=state) for t in range(T)]
@@ -126,22 +136,48 @@ def test_single_step_path_equals_the_full_convolution(cls, K, softmax):
     state = {}
     outs = [conv(x[:3], incremental_state=state)] + [conv(x[t:t + 1], incremental_state=state) for t in range(3, T)]
     torch.testing.assert_close(torch.cat(outs), full, rtol=1e-10, atol=1e-10)
+    # single steps (the ring's oldest slot moved on), then several at once, then single steps again
+    state = {}
+    outs = ([conv(x[t:t + 1], incremental_state=state) for t in range(5)] + [conv(x[5:8], incremental_state=state)]
+            + [conv(x[t:t + 1], incremental_state=state) for t in range(8, T)])
+    torch.testing.assert_close(torch.cat(outs), full, rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("grad_mode", sorted(GRAD_MODES))
 @pytest.mark.parametrize("cls", [LightweightConvTBC, DynamicConvTBC])
-def test_reorder_incremental_state_moves_each_sentence_history(cls):
-    T, B, C, H, K = 7, 4, 8, 2, 5
+def test_reorder_incremental_state_moves_each_sentence_history(cls, grad_mode):
+    T, B, C, H, K = 9, 4, 8, 2, 5
     torch.manual_seed(2)
     conv = cls(C, K, K - 1, H).double().eval()
     x = torch.randn(T, B, C, dtype=torch.float64)
     order = torch.tensor([2, 2, 0, 3])
-    state = {}
-    for t in range(4):
-        conv(x[t:t + 1], incremental_state=state)
-    conv.reorder_incremental_state(state, order)
-    got = torch.cat([conv(x[t:t + 1, order], incremental_state=state) for t in range(4, T)])
-    expected = conv(x[:, order])[4:]  # the full convolution of the reordered sentences
+    order2 = torch.tensor([1, 0, 0])  # then a finished sentence leaves the batch
+    with GRAD_MODES[grad_mode]():
+        state = {}
+        for t in range(4):  # 4 = K-1 steps: the ring is full and its oldest slot back at 0; then 2 more steps
+            conv(x[t:t + 1], incremental_state=state)
+        conv.reorder_incremental_state(state, order)
+        got = [conv(x[t:t + 1, order], incremental_state=state) for t in range(4, 6)]
+        conv.reorder_incremental_state(state, order2)
+        got = torch.cat([torch.cat(got)[:, order2]] + [conv(x[t:t + 1, order][:, order2], incremental_state=state)
+                                                     for t in range(6, T)])
+        expected = conv(x[:, order][:, order2])[4:]  # the full convolution of the reordered sentences
     torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("cls", [LightweightConvTBC, DynamicConvTBC])
+def test_gradients_through_single_steps_equal_the_full_convolutions(cls):
+    T, B, C, H, K = 8, 2, 8, 2, 5
+    torch.manual_seed(4)
+    conv = cls(C, K, K - 1, H).double().eval()
+    x = torch.randn(T, B, C, dtype=torch.float64, requires_grad=True)
+    probe = torch.randn(T, B, C, dtype=torch.float64)
+    full_grads = torch.autograd.grad((conv(x) * probe).sum(), [x, *conv.parameters()])
+    state = {}
+    steps = torch.cat([conv(x[t:t + 1], incremental_state=state) for t in range(T)])
+    step_grads = torch.autograd.grad((steps * probe).sum(), [x, *conv.parameters()])
+    for got, expected in zip(step_grads, full_grads):
+        torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-10)
 
 
 def test_incremental_state_needs_a_causal_convolution():

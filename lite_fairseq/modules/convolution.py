@@ -6,7 +6,8 @@
 Both normalise their kernels with a softmax over the taps (``weight_softmax``) and apply DropConnect
 (``weight_dropout``). The full-sequence convolution runs in :mod:`lite_fairseq.kernels` (``B x C x T`` input),
 which picks a fused GPU kernel or the PyTorch path. In incremental decoding a causal convolution keeps the last
-``K - 1`` inputs of each sentence and :meth:`~DepthwiseConvTBC.reorder_incremental_state` follows the beam.
+``K`` inputs of each sentence in a ring (batch first) and :meth:`~DepthwiseConvTBC.reorder_incremental_state`
+follows the beam.
 Read next: :mod:`lite_fairseq.kernels`.
 """
 
@@ -65,51 +66,74 @@ class DepthwiseConvTBC(nn.Module):
     def forward(self, x: Tensor, incremental_state: Optional[Dict[str, Dict[str, Optional[Tensor]]]] = None):
         if incremental_state is None:
             return self.full_sequence(x, self.padding_l)
-        if x.size(0) == 1:
-            return self.step_rows(x[0], incremental_state).unsqueeze(0)
-        # several new steps at once: convolve the window (previous inputs + new ones), keep the new outputs
-        window = self._append_to_window(x, incremental_state)
-        return self.full_sequence(window, self.kernel_size - 1)[-x.size(0):]
-
-    def _append_to_window(self, x: Tensor, incremental_state) -> Tensor:
-        """The kept inputs followed by the new ones ``x`` (``T x B x C``); keeps the last K-1 for the next step."""
         if not self.causal:
             raise RuntimeError("incremental decoding needs a causal convolution (padding_l = kernel_size - 1)")
-        buffer = self._get_input_buffer(incremental_state)
-        window = x if buffer is None else torch.cat([buffer, x], dim=0)
-        if self.kernel_size > 1:
-            self._set_input_buffer(incremental_state, window[-(self.kernel_size - 1):])
-        return window
+        if x.size(0) == 1:
+            return self.step_rows(x[0], incremental_state).unsqueeze(0)
+        # several new steps at once: convolve the kept inputs followed by the new ones, keep the new outputs
+        K, (T, B, C) = self.kernel_size, x.shape
+        ring, newest = self._get_ring(incremental_state, x[0])
+        # the ring in time order (the slot after the newest holds the oldest), as K x B x C; its first is dropped
+        kept = torch.roll(ring, -(newest + 1), dims=2).permute(2, 0, 1, 3).reshape(K, B, C)[1:]
+        window = torch.cat([kept, x], dim=0)
+        last = window[-K:].reshape(K, B, self.num_heads, C // self.num_heads).permute(1, 2, 0, 3)
+        newest = (newest + T) % K
+        self._set_ring(incremental_state, torch.roll(last, newest + 1, dims=2).contiguous(), newest)
+        return self.full_sequence(window, K - 1)[-T:]
 
     def step_rows(self, x: Tensor, incremental_state) -> Tensor:
         """One decoding step on the new input's rows ``x`` (``B x C``, any strides) -> ``B x C``, updating this
         convolution's incremental state (what :meth:`forward` does for a ``1 x B x C`` input).
 
-        One broadcast product of the window of up to K inputs with the step's kernel and one sum over time (two
-        operations whatever K, rather than a multiply-add per tap, whose per-call overhead dominated a decoding
-        step; see benchmarks/RESULTS.md, "CPU efficiency (issue 13)"). In the first K-1 steps of a sentence the taps
-        that would reach before it read zeros, so they are left out."""
+        The state is a ring of the last K inputs, ``B x H x K x D`` (batch first, so that the beam's reordering is
+        one fast gather of rows; heads apart, so that a step is one batched product), and the slot of the newest.
+        A step writes ``x`` over the oldest input, then multiplies each head's ring by the step's kernel, its taps
+        rotated to the ring's slots: no copy of the window per step (see benchmarks/RESULTS.md, "CPU efficiency
+        (issue 13)"). Before K inputs have been seen the ring holds zeros, so the taps that would reach before the
+        sentence contribute nothing."""
         K, H = self.kernel_size, self.num_heads
-        window = self._append_to_window(x.unsqueeze(0), incremental_state)
-        if window.size(0) > K:
-            window = window[-K:]
-        T, B, C = window.shape
-        weight = self.step_kernel(x)  # B x H x K
-        weight = weight[..., K - T:].to(window.dtype).permute(2, 0, 1).unsqueeze(-1)  # T x B x H x 1
-        return (window.reshape(T, B, H, C // H) * weight).sum(dim=0).view(B, C)
+        B, C = x.shape
+        weight = self.step_kernel(x).to(x.dtype)  # B x H x K
+        if K == 1:
+            return (weight * x.reshape(B, H, C // H)).view(B, C)
+        ring, newest = self._get_ring(incremental_state, x)
+        newest = (newest + 1) % K
+        if torch.is_grad_enabled():
+            ring = ring.clone()  # autograd keeps the ring a product read: write a new one
+        ring[:, :, newest] = x.reshape(B, H, C // H)
+        taps = weight.index_select(2, self._tap_order(newest, x.device))  # slot s holds tap (s - newest - 1) % K
+        if K < 5:  # few taps: a broadcast product beats a batched product of B*H 1 x K matrices
+            out = (ring * taps.unsqueeze(-1)).sum(dim=2)
+        else:
+            out = torch.bmm(taps.view(B * H, 1, K), ring.view(B * H, K, C // H))
+        self._set_ring(incremental_state, ring, newest)
+        return out.view(B, C)
+
+    def _tap_order(self, newest: int, device: torch.device) -> Tensor:
+        """Index of the kernel tap that applies to each ring slot when ``newest`` holds the newest input."""
+        cache = self.__dict__.setdefault("_tap_orders", {})
+        if device not in cache:
+            slots = torch.arange(self.kernel_size, device=device)
+            cache[device] = [(slots - n - 1) % self.kernel_size for n in range(self.kernel_size)]
+        return cache[device][newest]
 
     def reorder_incremental_state(self, incremental_state: Dict[str, Dict[str, Optional[Tensor]]],
                                   new_order: Tensor):
-        buffer = self._get_input_buffer(incremental_state)
-        if buffer is not None:
-            self._set_input_buffer(incremental_state, buffer.index_select(1, new_order))
-
-    def _get_input_buffer(self, incremental_state) -> Optional[Tensor]:
         state = self.get_incremental_state(incremental_state, "conv_state")
-        return None if state is None else state.get("input_buffer")
+        if state is not None and state.get("ring") is not None:
+            self.set_incremental_state(incremental_state, "conv_state",
+                                       {"ring": state["ring"].index_select(0, new_order), "newest": state["newest"]})
 
-    def _set_input_buffer(self, incremental_state, buffer: Tensor):
-        self.set_incremental_state(incremental_state, "conv_state", {"input_buffer": buffer})
+    def _get_ring(self, incremental_state, like: Tensor):
+        """The ring (``B x H x K x D``) and the slot of its newest input; zeros before the first step."""
+        state = self.get_incremental_state(incremental_state, "conv_state")
+        if state is None or state.get("ring") is None:
+            B, C = like.shape
+            return like.new_zeros(B, self.num_heads, self.kernel_size, C // self.num_heads), self.kernel_size - 1
+        return state["ring"], state["newest"]
+
+    def _set_ring(self, incremental_state, ring: Tensor, newest: int):
+        self.set_incremental_state(incremental_state, "conv_state", {"ring": ring, "newest": newest})
 
     def extra_repr(self) -> str:
         return (f"{self.dim}, kernel_size={self.kernel_size}, padding_l={self.padding_l}, "
