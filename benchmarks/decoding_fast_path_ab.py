@@ -13,8 +13,8 @@ Modes of the Lite model:
   attn   the attention fast steps only (fused q/k/v self-attention, cached encoder-decoder attention), the
          rest module by module (what the code did before the whole-layer step);
   layer  every fast path: each decoder layer's step on 2-D rows (:meth:`LiteDecoderLayer.decode_step`), the
-         convolution step on its window, encoder-decoder weights only for the alignment layer, beam reordering
-         over the stateful modules only.
+         convolution step on its ring of the last K inputs, encoder-decoder weights only for the alignment layer,
+         beam reordering over the stateful modules only.
 Mult-Adds/s ratio: Lite's executed Mult-Adds over the Transformer's (output projection included,
 ``lite_fairseq.profiler.latency.executed_macs``) times the Transformer's time over Lite's.
 """

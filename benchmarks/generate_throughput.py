@@ -34,7 +34,7 @@ if REPO not in sys.path:
 from fairseq.sequence_generator import SequenceGenerator  # noqa: E402
 
 from lite_fairseq.models import standalone  # noqa: E402
-from lite_fairseq.profiler.latency import executed_macs  # noqa: E402
+from lite_fairseq.profiler.latency import encoder_key_macs, executed_macs  # noqa: E402
 
 WMT_PAIRS = [
     ("lite_transformer_wmt_200", "transformer_paper_wmt_128"),
@@ -73,11 +73,16 @@ def make_batches(dictionary, n, batch_size, seed=0):
 
 
 class Model:
-    def __init__(self, arch, vocab, beam):
+    """``share_keys``: for a decoder that does not share a sentence's encoder-decoder keys among its hypotheses
+    itself (fairseq's Transformer), switch fairseq's beamable attention on around each search (``--share-baseline
+    -keys``), and count the projections once per sentence, as for Lite."""
+
+    def __init__(self, arch, vocab, beam, share_keys=False):
         self.built = standalone.build(arch, (), src_vocab=vocab, seed=0)
         self.arch = arch
         self.model = self.built.model.eval()
         self.beam = beam
+        self.forced_sharing = share_keys and not hasattr(self.model.decoder, "share_encoder_keys_across_beam")
         self.time = 0.0
         self.macs = 0
         self.sentences = 0
@@ -87,15 +92,26 @@ class Model:
     def batch_macs(self, src_len, steps, sentences):
         key = (src_len, steps)
         if key not in self._macs_cache:
-            self._macs_cache[key] = executed_macs(self.built, src_len, steps, self.beam)
+            macs = executed_macs(self.built, src_len, steps, self.beam)
+            if self.forced_sharing:
+                macs -= (self.beam - 1) * encoder_key_macs(self.model.decoder, src_len)
+            self._macs_cache[key] = macs
         return self._macs_cache[key] * sentences
 
-    def run(self, sample, steps):
+    def generate(self, sample, steps):
         gen = SequenceGenerator([self.model], self.built.tgt_dict, beam_size=self.beam, max_len_a=0,
                                 max_len_b=steps, min_len=steps)
+        if self.forced_sharing:
+            self.model.decoder.set_beam_size(self.beam)
+        try:
+            with torch.inference_mode():
+                return gen.generate([self.model], sample)
+        finally:
+            self.model.decoder.set_beam_size(1)  # a full forward (the Mult-Adds count) must not see the beam
+
+    def run(self, sample, steps):
         start = time.perf_counter()
-        with torch.inference_mode():
-            hypos = gen.generate([self.model], sample)
+        hypos = self.generate(sample, steps)
         self.time += time.perf_counter() - start
         n = len(hypos)
         self.sentences += n
@@ -117,6 +133,9 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=1,
                    help="decode each batch this many times per model, the order alternating every time (1); with "
                         "one batch (--sentences = --batch) use 2 or more, or the same model always runs first")
+    p.add_argument("--share-baseline-keys", action="store_true",
+                   help="let the Transformer's hypotheses share a sentence's encoder-decoder keys too, as Lite's do "
+                        "(fairseq's beamable attention, which fairseq-generate leaves off for fairseq's models)")
     args = p.parse_args(argv)
     for name in ("sentences", "batch", "beam", "vocab", "threads", "repeats"):
         if getattr(args, name) < 1:
@@ -126,19 +145,21 @@ def main(argv=None):
     load_before = os.getloadavg()[0]
     rows = []
     for lite_arch, base_arch in pairs:
-        lite, base = Model(lite_arch, args.vocab, args.beam), Model(base_arch, args.vocab, args.beam)
+        lite = Model(lite_arch, args.vocab, args.beam)
+        base = Model(base_arch, args.vocab, args.beam, share_keys=args.share_baseline_keys)
         batches = make_batches(lite.built.src_dict, args.sentences, args.batch)
         warm = batches[0]["net_input"]["src_tokens"].size(1)
         for m in (lite, base):  # warm-up (untimed, uncounted)
-            SequenceGenerator([m.model], m.built.tgt_dict, beam_size=args.beam, max_len_a=0, max_len_b=warm,
-                              min_len=warm).generate([m.model], batches[0])
+            m.generate(batches[0], warm)
         runs = [sample for sample in batches for _ in range(args.repeats)]
         for i, sample in enumerate(runs):
             steps = sample["net_input"]["src_tokens"].size(1)
             for m in ((lite, base) if i % 2 == 0 else (base, lite)):
                 m.run(sample, steps)
         rows.append((lite, base))
-    print(f"\nGeneration throughput: SequenceGenerator, beam {args.beam}, {args.sentences} sentences in batches of "
+    sharing = "both models' hypotheses share" if args.share_baseline_keys else "Lite's hypotheses share"
+    print(f"\nGeneration throughput: SequenceGenerator, beam {args.beam} ({sharing} a sentence's encoder keys), "
+          f"{args.sentences} sentences in batches of "
           f"{args.batch}{f' (each decoded {args.repeats} times)' if args.repeats > 1 else ''}, vocab {args.vocab}, "
           f"torch.set_num_threads({args.threads}), torch {torch.__version__}, "
           f"load average {load_before:.1f} before / {os.getloadavg()[0]:.1f} after on {os.cpu_count()} CPUs")

@@ -50,3 +50,16 @@ def test_repeats_below_one_is_refused_naming_the_option(capsys):
     with pytest.raises(SystemExit):
         generate_throughput.main(["--repeats", "0"])
     assert "--repeats must be at least 1" in capsys.readouterr().err
+
+
+def test_share_baseline_keys_gives_the_transformer_the_same_hypotheses_and_counts_shared_projections_once():
+    from lite_fairseq.profiler.latency import encoder_key_macs
+
+    plain = generate_throughput.Model("transformer_paper_wmt_128", 60, beam=3)
+    shared = generate_throughput.Model("transformer_paper_wmt_128", 60, beam=3, share_keys=True)
+    sample = generate_throughput.make_batches(plain.built.src_dict, 4, 4)[0]
+    for ours, theirs in zip(shared.run(sample, steps=5), plain.run(sample, steps=5)):
+        assert [h["tokens"].tolist() for h in ours] == [h["tokens"].tolist() for h in theirs]
+    src_len = int(sample["net_input"]["src_lengths"].float().mean().round())
+    assert plain.macs - shared.macs == 4 * 2 * encoder_key_macs(plain.model.decoder, src_len)  # 4 sentences x 2
+    assert all(m.beam_size == 1 for m in shared.model.decoder.modules() if hasattr(m, "beam_size"))  # reset after

@@ -4,16 +4,22 @@ import pytest
 
 from lite_fairseq.profiler.building import build
 from lite_fairseq.profiler.counting import profile_model
-from lite_fairseq.profiler.latency import LatencyRow, executed_macs, format_latency, results_to_dict
+from lite_fairseq.profiler.latency import (LatencyRow, encoder_key_macs, executed_macs, format_latency,
+                                          results_to_dict)
 
 
-def test_executed_macs_count_the_encoder_once_and_each_hypothesis_decoder_and_projection():
-    built = build("lite_transformer_tiny", (), src_vocab=50)
+@pytest.mark.parametrize("arch", ["lite_transformer_tiny", "transformer_paper_iwslt_128"])
+def test_executed_macs_count_the_encoder_once_and_each_hypothesis_decoder_and_projection(arch):
+    """Lite's beam shares a sentence's encoder-decoder key and value projections (counted once per sentence);
+    fairseq's Transformer computes them for every hypothesis."""
+    built = build(arch, (), src_vocab=50)
     p = profile_model(built, 5, 4, decoder_mode="incremental")
     per_hypothesis = p.macs_decoder + p.macs_excluded["output_projection"]
     assert p.macs_excluded["output_projection"] > 0
     assert executed_macs(built, 5, 4, 1) == p.macs_encoder + per_hypothesis
-    assert executed_macs(built, 5, 4, 4) == p.macs_encoder + 4 * per_hypothesis
+    shared = 3 * encoder_key_macs(built.model.decoder, 5) if arch.startswith("lite") else 0
+    assert encoder_key_macs(built.model.decoder, 5) > 0
+    assert executed_macs(built, 5, 4, 4) == p.macs_encoder + 4 * per_hypothesis - shared
 
 
 def test_latency_table_prints_mult_adds_per_second_and_lite_over_transformer_ratio():

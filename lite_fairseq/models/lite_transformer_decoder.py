@@ -84,6 +84,8 @@ class LiteTransformerDecoder(FairseqIncrementalDecoder):
         if alignment_layer is None:
             alignment_layer = len(self.layers) - 1
         self._check_length(prev_output_tokens)
+        if incremental_state is None or len(incremental_state) == 0:  # a full forward, or a decoding's first step
+            self.share_encoder_keys_across_beam(encoder_out if incremental_state is not None else None)
         positions = None
         if self.embed_positions is not None:
             positions = self.embed_positions(prev_output_tokens, incremental_state=incremental_state)
@@ -166,6 +168,17 @@ class LiteTransformerDecoder(FairseqIncrementalDecoder):
         if self._future_mask.size(0) < dim or self._future_mask.device != tensor.device:
             self._future_mask = torch.triu(utils.fill_with_neg_inf(torch.zeros([dim, dim])), 1).to(tensor.device)
         return self._future_mask[:dim, :dim].to(tensor.dtype)
+
+    def share_encoder_keys_across_beam(self, encoder_out: Optional[Dict[str, List[Tensor]]]):
+        """At the first step of an incremental decoding: when the encoder's output repeats each sentence N times (a
+        beam of N, marked ``beam_copies`` by the encoder's ``reorder_encoder_out``), each encoder-decoder attention
+        projects a sentence's keys and values once and its N hypotheses share them (fairseq's beamable attention,
+        ``MultiheadAttention.set_beam_size``); otherwise (and for every full forward: ``encoder_out=None`` here)
+        one copy per hypothesis. Decided anew for each decoding and each full forward, so neither a greedy search
+        nor training after a beam search (``--eval-bleu``) inherits the beam's setting, which fairseq's
+        MultiheadAttention would apply to any batch whose keys have as many rows as its queries."""
+        copies = encoder_out.get("beam_copies", []) if encoder_out is not None else []
+        self.set_beam_size(int(copies[0]) if len(copies) > 0 else 1)
 
     def reorder_incremental_state_scripting(self, incremental_state: Dict[str, Dict[str, Optional[Tensor]]],
                                             new_order: Tensor):

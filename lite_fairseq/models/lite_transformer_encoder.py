@@ -2,7 +2,9 @@
 
 Besides fairseq's keys, its output holds ``encoder_layer_outputs``: the outputs of the ``extra_layer_outputs``
 layers before the last one (last but one first), which decoder layers with ``--decoder-ende-attn-layers`` > 1 read;
-an empty list otherwise."""
+an empty list otherwise. When :meth:`~LiteTransformerEncoder.reorder_encoder_out` repeats each sentence N times in a
+row, as fairseq's SequenceGenerator does for a beam of N, the result also holds ``beam_copies`` (``[N]``): the
+decoder then lets a sentence's hypotheses share one copy of its encoder-decoder keys and values."""
 
 from typing import Dict, List, Optional
 
@@ -71,7 +73,7 @@ class LiteTransformerEncoder(FairseqEncoder):
         def select(key, dim):
             return [t.index_select(dim, new_order) for t in encoder_out[key]]
 
-        return {
+        reordered = {
             "encoder_out": select("encoder_out", 1),
             "encoder_padding_mask": select("encoder_padding_mask", 0),
             "encoder_embedding": select("encoder_embedding", 0),
@@ -81,6 +83,11 @@ class LiteTransformerEncoder(FairseqEncoder):
             "src_tokens": select("src_tokens", 0),
             "src_lengths": select("src_lengths", 0),
         }
+        if len(encoder_out["encoder_out"]) > 0:
+            copies = copies_per_sentence(new_order, encoder_out["encoder_out"][0].size(1))
+            if copies > 1:
+                reordered["beam_copies"] = [torch.tensor(copies)]
+        return reordered
 
     def max_positions(self):
         if self.embed_positions is None:
@@ -91,3 +98,12 @@ class LiteTransformerEncoder(FairseqEncoder):
         upgrade_positions_state(self, state_dict, name)
         state_dict.setdefault(f"{name}.version", torch.Tensor([1]))
         return state_dict
+
+
+def copies_per_sentence(new_order: Tensor, sentences: int) -> int:
+    """N when ``new_order`` is ``0, 0, ..., 1, 1, ...`` (each of ``sentences`` rows N times in a row), else 1."""
+    if sentences < 1 or new_order.numel() % sentences or new_order.numel() == sentences:
+        return 1
+    copies = new_order.numel() // sentences
+    expected = torch.arange(sentences, device=new_order.device).repeat_interleave(copies)
+    return copies if torch.equal(new_order, expected) else 1

@@ -117,6 +117,13 @@ class DepthwiseConvTBC(nn.Module):
             cache[device] = [(slots - n - 1) % self.kernel_size for n in range(self.kernel_size)]
         return cache[device][newest]
 
+    def _slot(self, newest: int) -> Tensor:
+        """``newest`` as a 0-dim tensor (fairseq's incremental state holds tensors), one kept per slot."""
+        slots = self.__dict__.get("_slots")
+        if slots is None:
+            slots = self.__dict__["_slots"] = [torch.tensor(n) for n in range(self.kernel_size)]
+        return slots[newest]
+
     def reorder_incremental_state(self, incremental_state: Dict[str, Dict[str, Optional[Tensor]]],
                                   new_order: Tensor):
         state = self.get_incremental_state(incremental_state, "conv_state")
@@ -130,10 +137,10 @@ class DepthwiseConvTBC(nn.Module):
         if state is None or state.get("ring") is None:
             B, C = like.shape
             return like.new_zeros(B, self.num_heads, self.kernel_size, C // self.num_heads), self.kernel_size - 1
-        return state["ring"], state["newest"]
+        return state["ring"], int(state["newest"])
 
     def _set_ring(self, incremental_state, ring: Tensor, newest: int):
-        self.set_incremental_state(incremental_state, "conv_state", {"ring": ring, "newest": newest})
+        self.set_incremental_state(incremental_state, "conv_state", {"ring": ring, "newest": self._slot(newest)})
 
     def extra_repr(self) -> str:
         return (f"{self.dim}, kernel_size={self.kernel_size}, padding_l={self.padding_l}, "

@@ -115,9 +115,27 @@ class LatencyRow:
 
 def executed_macs(built: BuiltModel, src_len: int, steps: int, hypotheses: int) -> int:
     """Mult-Adds of translating one ``src_len``-token sentence in ``steps`` incremental steps with ``hypotheses``
-    hypotheses, output projection included (the profiler's count, excluded parts added back)."""
+    hypotheses, output projection included (the profiler's count, excluded parts added back). A decoder that lets
+    a sentence's hypotheses share its encoder-decoder keys and values (Lite's, in beam search; fairseq's
+    Transformer projects them for every hypothesis) executes those projections once, and is counted so."""
     p = profile_model(built, src_len, steps, decoder_mode="incremental")
-    return p.macs_encoder + hypotheses * (p.macs_decoder + p.macs_excluded.get("output_projection", 0))
+    macs = p.macs_encoder + hypotheses * (p.macs_decoder + p.macs_excluded.get("output_projection", 0))
+    if hypotheses > 1 and hasattr(built.model.decoder, "share_encoder_keys_across_beam"):
+        macs -= (hypotheses - 1) * encoder_key_macs(built.model.decoder, src_len)
+    return macs
+
+
+def encoder_key_macs(decoder, src_len: int) -> int:
+    """Mult-Adds of projecting one sentence's encoder-decoder keys and values in every decoder layer (a layer
+    reading the last N encoder layers projects N x ``src_len`` positions)."""
+    macs = 0
+    for idx, layer in enumerate(decoder.layers):
+        attn = getattr(layer, "encoder_attn", None)
+        if attn is None:
+            continue
+        rows = src_len * (decoder.ende_layers[idx] if hasattr(decoder, "ende_layers") else 1)
+        macs += rows * sum(proj.in_features * proj.out_features for proj in (attn.k_proj, attn.v_proj))
+    return macs
 
 
 def measure_pairs(pairs: Sequence[Tuple[str, str]], overrides: Sequence[str] = (), src_vocab: Optional[int] = None,
