@@ -34,7 +34,7 @@ if REPO not in sys.path:
 from fairseq.sequence_generator import SequenceGenerator  # noqa: E402
 
 from lite_fairseq.models import standalone  # noqa: E402
-from lite_fairseq.profiler.latency import encoder_key_macs, executed_macs  # noqa: E402
+from lite_fairseq.profiler.latency import executed_macs  # noqa: E402
 
 WMT_PAIRS = [
     ("lite_transformer_wmt_200", "transformer_paper_wmt_128"),
@@ -92,10 +92,8 @@ class Model:
     def batch_macs(self, src_len, steps, sentences):
         key = (src_len, steps)
         if key not in self._macs_cache:
-            macs = executed_macs(self.built, src_len, steps, self.beam)
-            if self.forced_sharing:
-                macs -= (self.beam - 1) * encoder_key_macs(self.model.decoder, src_len)
-            self._macs_cache[key] = macs
+            self._macs_cache[key] = executed_macs(self.built, src_len, steps, self.beam,
+                                                  shared_keys=True if self.forced_sharing else None)
         return self._macs_cache[key] * sentences
 
     def generate(self, sample, steps):

@@ -113,14 +113,18 @@ class LatencyRow:
         return self.beam_executed_macs / (self.beam_ms / 1e3)
 
 
-def executed_macs(built: BuiltModel, src_len: int, steps: int, hypotheses: int) -> int:
+def executed_macs(built: BuiltModel, src_len: int, steps: int, hypotheses: int,
+                  shared_keys: Optional[bool] = None) -> int:
     """Mult-Adds of translating one ``src_len``-token sentence in ``steps`` incremental steps with ``hypotheses``
     hypotheses, output projection included (the profiler's count, excluded parts added back). A decoder that lets
-    a sentence's hypotheses share its encoder-decoder keys and values (Lite's, in beam search; fairseq's
-    Transformer projects them for every hypothesis) executes those projections once, and is counted so."""
+    a sentence's hypotheses share its encoder-decoder keys and values executes those projections once, and is
+    counted so: ``shared_keys`` says whether it does; None: as the model does by itself (Lite's decoder in beam
+    search; fairseq's Transformer projects them for every hypothesis unless its beam size is set)."""
+    if shared_keys is None:
+        shared_keys = hasattr(built.model.decoder, "share_encoder_keys_across_beam")
     p = profile_model(built, src_len, steps, decoder_mode="incremental")
     macs = p.macs_encoder + hypotheses * (p.macs_decoder + p.macs_excluded.get("output_projection", 0))
-    if hypotheses > 1 and hasattr(built.model.decoder, "share_encoder_keys_across_beam"):
+    if hypotheses > 1 and shared_keys:
         macs -= (hypotheses - 1) * encoder_key_macs(built.model.decoder, src_len)
     return macs
 
