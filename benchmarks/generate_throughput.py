@@ -105,7 +105,8 @@ class Model:
             with torch.inference_mode():
                 return gen.generate([self.model], sample)
         finally:
-            self.model.decoder.set_beam_size(1)  # a full forward (the Mult-Adds count) must not see the beam
+            if self.forced_sharing:  # a full forward (the Mult-Adds count) must not see the beam
+                self.model.decoder.set_beam_size(1)
 
     def run(self, sample, steps):
         start = time.perf_counter()
