@@ -171,3 +171,24 @@ def test_gradients_reach_every_parameter():
     out.logsumexp(-1).sum().backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()]
     assert not missing
+
+
+def test_training_dropouts_draw_their_masks_without_bernoulli_on_the_cpu():
+    # embeddings, residual and FFN dropouts are lite_fairseq's Dropout (kernels.dropout); only fairseq's
+    # attention modules, whose probabilities-dropout sits inside fairseq, still draw with bernoulli_
+    from fairseq.modules import MultiheadAttention
+    from fairseq.modules.fairseq_dropout import FairseqDropout
+    from lite_fairseq.modules import Dropout
+
+    d = make_dictionary()
+    model = build_model("lite_transformer_tiny", ["--attention-dropout", "0", "--dropout", "0.3",
+                                                  "--activation-dropout", "0.1"], dictionary=d).train()
+    attention_dropouts = {id(m.dropout_module) for m in model.modules() if isinstance(m, MultiheadAttention)}
+    for name, module in model.named_modules():
+        if isinstance(module, FairseqDropout) and id(module) not in attention_dropouts:
+            assert type(module) is Dropout, name
+    with torch.profiler.profile() as prof:
+        out, _ = model(random_tokens(d, 3, 9), torch.tensor([9, 9, 9]), random_tokens(d, 3, 6))
+        out.sum().backward()
+    names = [e.name for e in prof.events()]
+    assert "aten::bernoulli_" not in names and "aten::random_" in names

@@ -1,7 +1,8 @@
-"""Convolution kernels behind one dispatch point.
+"""Convolution and dropout kernels behind one dispatch point.
 
 :func:`dynamic_conv` and :func:`dynamic_conv_from_logits` are what the LSRA layers call; :func:`lightweight_conv`
-is the time-shared (one kernel per head) sibling. ``backend``:
+is the time-shared (one kernel per head) sibling; :func:`dropout` is the layers' dropout (a cheaper random draw on the
+CPU, :mod:`.dropout_cpu`). ``backend``:
 ``"auto"`` (the fused Triton kernel for CUDA tensors when Triton is installed, the PyTorch path otherwise),
 ``"torch"`` (always the PyTorch path) or ``"triton"`` (the fused kernel, an error if it cannot run).
 
@@ -19,6 +20,7 @@ import torch
 
 from .conv_cpu import dynamic_conv_cpu, lightweight_conv_cpu
 from .conv_cpu_logits import dynamic_conv_from_logits_cpu
+from .dropout_cpu import check_dropout_p, dropout_cpu
 from .dynamic_conv_torch import (
     check_conv_config,
     check_dynamic_conv_shapes,
@@ -120,11 +122,23 @@ def lightweight_conv(x, weight, padding_l: int, backend: str = "auto"):
     return lightweight_conv_cpu(x, weight, padding_l)
 
 
+def dropout(x, p: float, training: bool = True):
+    """``F.dropout(x, p, training)``: on a floating-point CPU tensor the mask comes from :mod:`.dropout_cpu`'s
+    cheaper draw (the same distribution); elsewhere (CUDA, whose dropout is fused already) it is ``F.dropout``."""
+    check_dropout_p(p)
+    if not training or p == 0.0:
+        return x
+    if x.device.type == "cpu" and x.is_floating_point():
+        return dropout_cpu(x, p)
+    return torch.nn.functional.dropout(x, p=p, training=True)
+
+
 __all__ = [
     "BACKENDS",
     "check_conv_config",
     "check_dynamic_conv_shapes",
     "check_lightweight_conv_shapes",
+    "dropout",
     "dynamic_conv",
     "dynamic_conv_from_logits",
     "dynamic_conv_torch",

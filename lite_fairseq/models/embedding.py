@@ -7,7 +7,8 @@ import torch
 import torch.nn as nn
 from fairseq import utils
 from fairseq.modules import PositionalEmbedding, SinusoidalPositionalEmbedding
-from fairseq.modules.fairseq_dropout import FairseqDropout
+
+from lite_fairseq.modules import Dropout
 
 
 def build_embedding(dictionary, embed_dim: int, path=None) -> nn.Embedding:
@@ -30,7 +31,7 @@ def init_embedding_front(module: nn.Module, args, embed_tokens: nn.Embedding, ma
     module.embed_scale = math.sqrt(embed_dim)
     module.embed_positions = None if args.no_token_positional_embeddings else PositionalEmbedding(
         max_positions, embed_dim, module.padding_idx, learned=learned_pos)
-    module.dropout_module = FairseqDropout(args.dropout, module_name=module.__class__.__name__)
+    module.dropout_module = Dropout(args.dropout, module_name=module.__class__.__name__)
     return embed_dim
 
 

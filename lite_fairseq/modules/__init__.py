@@ -8,11 +8,12 @@ Read top-down: :mod:`.config` (what a layer is made of) -> :mod:`.layers` (encod
 
 from .config import ATTENTION, BRANCH_TYPES, CONV_TYPES, BranchSpec, LayerConfig, check_branch_widths
 from .convolution import DepthwiseConvTBC, DynamicConvTBC, LightweightConvTBC
+from .dropout import Dropout
 from .layers import FeedForward, LiteDecoderLayer, LiteEncoderLayer, ResidualNorm
 from .lsra import ConvBranch, LongShortRangeAttention, conv_padding
 
 __all__ = [
-    "ATTENTION", "BRANCH_TYPES", "CONV_TYPES", "BranchSpec", "ConvBranch", "DepthwiseConvTBC", "DynamicConvTBC",
-    "FeedForward", "LayerConfig", "LightweightConvTBC", "LiteDecoderLayer", "LiteEncoderLayer",
+    "ATTENTION", "BRANCH_TYPES", "CONV_TYPES", "BranchSpec", "ConvBranch", "DepthwiseConvTBC", "Dropout",
+    "DynamicConvTBC", "FeedForward", "LayerConfig", "LightweightConvTBC", "LiteDecoderLayer", "LiteEncoderLayer",
     "LongShortRangeAttention", "ResidualNorm", "check_branch_widths", "conv_padding",
 ]

@@ -11,11 +11,11 @@ from typing import Optional
 import torch.nn as nn
 from fairseq import utils
 from fairseq.modules import LayerNorm, MultiheadAttention
-from fairseq.modules.fairseq_dropout import FairseqDropout
 from torch import Tensor
 
 from .config import LayerConfig
 from . import fast_step
+from .dropout import Dropout
 from .fast_step import STATE_KEY, encoder_attention_step, eval_dropout, layer_norm_rows, linear_rows, use_encoder_step
 from .lsra import ConvBranch, LongShortRangeAttention
 
@@ -28,7 +28,7 @@ class ResidualNorm(nn.Module):
         super().__init__()
         self.layer_norm = LayerNorm(embed_dim)
         self.normalize_before = normalize_before
-        self.dropout = FairseqDropout(dropout, module_name=self.__class__.__name__)
+        self.dropout = Dropout(dropout, module_name=self.__class__.__name__)
 
     def before(self, x):
         return self.layer_norm(x) if self.normalize_before else x
@@ -57,7 +57,7 @@ class FeedForward(nn.Module):
             nn.init.xavier_uniform_(fc.weight)
             nn.init.constant_(fc.bias, 0.0)
         self.activation_fn = utils.get_activation_fn(cfg.activation_fn)
-        self.activation_dropout = FairseqDropout(cfg.activation_dropout, module_name=self.__class__.__name__)
+        self.activation_dropout = Dropout(cfg.activation_dropout, module_name=self.__class__.__name__)
 
     def forward(self, x):
         return self.fc2(self.activation_dropout(self.activation_fn(self.fc1(x))))
