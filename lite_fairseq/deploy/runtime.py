@@ -135,8 +135,9 @@ class ExecutorchProgram:
         except ImportError:
             raise DeployError("this export needs ExecuTorch's Python runtime (which imports torch): pip install "
                               "executorch") from None
-        if threads > 0:
+        if threads > 0:  # ExecuTorch's own pool (XNNPACK) and torch's, which some of its CPU kernels run on
             portable_lib._unsafe_reset_threadpool(threads)
+            torch.set_num_threads(threads)
         self.torch = torch
         try:
             self.method = Runtime.get().load_program(path).load_method("forward")
