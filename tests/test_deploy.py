@@ -232,6 +232,17 @@ def test_copied_runtime_decodes_without_fairseq_or_torch(onnx_export, generated,
     assert proc.stdout.splitlines() == generated[4]
 
 
+def test_executorch_runtime_threads_option_also_bounds_torchs_threads(executorch_export):
+    """``--threads N`` with an ExecuTorch export: some of ExecuTorch's CPU kernels run on torch's thread pool, which
+    would otherwise keep one thread per core (two threads' CPU for one thread's work on a 2-core machine)."""
+    code = ("import sys, torch; sys.path.insert(0, sys.argv[1]); from runtime import Translator; "
+            "torch.set_num_threads(2); Translator(sys.argv[1], threads=1); print(torch.get_num_threads())")
+    proc = subprocess.run(_python("-c", code, executorch_export), env=cli_env(), capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split()[-1] == "1"
+
+
 def test_empty_input_line_gives_an_empty_output_line(onnx_export, generated, sources):
     out = _decode(onnx_export, [sources[0], "", "   ", sources[1]], "--beam", 1).stdout.split("\n")
     assert out == [generated[1][0], "", "", generated[1][1], ""]
@@ -293,7 +304,7 @@ def _step_programs(model, arch, args, max_len=24, as_matmul=False):
 
 
 @pytest.mark.parametrize("conv,glu,as_matmul", [("dynamic", "False", False), ("lightweight", "False", True),
-                                                ("dynamic", "True", True)])
+                                                ("dynamic", "True", True), ("lightweight", "True", False)])
 def test_decoder_step_state_matches_fairseq_incremental_decoding_with_beam_reordering(conv, glu, as_matmul):
     """Kernel 15 over 8 steps (K > T) and the rows permuted between steps, as a beam search does; the linear layers
     as ``linear`` (the ExecuTorch programs) and as ``MatMul`` + ``Add`` (the ONNX ones)."""
@@ -322,6 +333,26 @@ def test_decoder_step_state_matches_fairseq_incremental_decoding_with_beam_reord
             model.decoder.reorder_incremental_state_scripting(incremental, order)
             states = [s.index_select(0, order) for s in states]
             prefix = torch.cat([prefix.index_select(0, order), tokens[:, t + 1:t + 2]], dim=1)
+
+
+def test_executorch_decoder_step_leaves_no_cache_copy_or_product_outside_xnnpack(executorch_tools):
+    """Lowered for ExecuTorch, the step's products and cache writes run in XNNPACK delegates: outside them stay no
+    ``where`` over a cache (ExecuTorch's portable ``where`` took a quarter of a step), no ``expand_copy`` (a
+    broadcast ``matmul`` copies both operands, the caches too), no matrix product; only the step's one mask."""
+    from executorch import exir
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+
+    args = [*map(str, SMALL), "--decoder-conv-type", "lightweight"]
+    model = build_model("lite_transformer_tiny", args).eval()
+    spec, _, step = _step_programs(model, "lite_transformer_tiny", args, max_len=8)
+    _, inputs = graphs.example_inputs(spec, 8)
+    shapes = exporter.backends.dynamic_shapes("decoder", len(inputs[2]), len(inputs[3]), 4, 64)
+    program = exir.to_edge_transform_and_lower(exporter.backends.export_program(step, inputs, shapes),
+                                               partitioner=[XnnpackPartitioner()]).exported_program()
+    left = [str(n.target) for n in program.graph.nodes if n.op == "call_function"]
+    assert not [t for t in left if any(op in t for op in ("expand_copy", "bmm", ".mm", "addmm", "linear"))], left
+    assert sum("where" in t for t in left) == 1, left
+    assert sum("call_delegate" in t for t in left) <= 16, left
 
 
 def _fairseq_translate(model, dictionary, src, beam, max_len_b):

@@ -32,7 +32,7 @@ def dynamic_shapes(kind: str, n_cross: int, n_state: int, max_batch: int, max_sr
     return ({0: batch}, None, [{2: src}] * n_cross, [{0: batch}] * n_state)
 
 
-def _export(module: torch.nn.Module, args, shapes):
+def export_program(module: torch.nn.Module, args, shapes):
     if not isinstance(module, torch.fx.GraphModule):
         module = module.eval()
     with torch.no_grad():
@@ -45,7 +45,7 @@ def _quantize_pt2e(module: torch.nn.Module, args, shapes):
     pt2e = _need("torchao.quantization.pt2e.quantize_pt2e", "executorch")
     quantizer = quantizer_mod.XNNPACKQuantizer().set_global(
         quantizer_mod.get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True))
-    graph = _export(module, args, shapes).module()
+    graph = export_program(module, args, shapes).module()
     prepared = pt2e.prepare_pt2e(graph, quantizer)
     with torch.no_grad():
         prepared(*args)
@@ -58,7 +58,7 @@ def write_executorch(module: torch.nn.Module, args, shapes, path: str, int8: boo
     if int8:
         module = _quantize_pt2e(module, args, shapes)
     program = exir.to_edge_transform_and_lower(
-        _export(module, args, shapes), partitioner=[xnnpack.XnnpackPartitioner()]).to_executorch()
+        export_program(module, args, shapes), partitioner=[xnnpack.XnnpackPartitioner()]).to_executorch()
     with open(path, "wb") as f:
         program.write_to_file(f)
 

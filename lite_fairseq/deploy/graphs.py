@@ -93,7 +93,7 @@ class DecoderStepProgram(nn.Module):
     def __init__(self, model: S.ModelSpec, max_len: int, as_matmul: bool = False):
         super().__init__()
         side = model.decoder
-        self.max_len = max_len
+        self.max_len, self.scatter = max_len, as_matmul
         self.embed, positions = _embed(side)
         self.register_buffer("positions", positions[:max_len])
         self.scale = side.embed_scale
@@ -121,6 +121,10 @@ class DecoderStepProgram(nn.Module):
         new: List[Tensor] = []
         slots = torch.arange(self.max_len, device=tokens.device)
         here, future = (slots == step).view(1, 1, -1, 1), (slots > step).view(1, 1, 1, -1)
+        if not self.scatter:  # ExecuTorch: the masks as factors and addends (see layers.Attention.step)
+            here = here.to(torch.float32)
+            future = torch.zeros(1, 1, self.max_len, device=tokens.device).masked_fill(future.view(1, 1, -1),
+                                                                                     float("-inf"))
         slot = step.view(1, 1, 1, 1)
         x = self.scale * self.embed(tokens.reshape(-1)) + self.positions.index_select(0, step)  # batch x dim
         if self.embed_norm is not None:

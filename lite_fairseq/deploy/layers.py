@@ -11,7 +11,11 @@
   is computed here once,
 * in ONNX the step writes its new key and value into the static caches with ``ScatterElements`` (a copy of the
   cache and one written row), not with ``Where`` over the whole cache (twice as slow in onnxruntime, which
-  broadcasts the slot's mask over every element); ExecuTorch keeps ``where``.
+  broadcasts the slot's mask over every element),
+* for ExecuTorch the step is written for XNNPACK's partitioner, which lowers no ``where``, no reshape by a symbolic
+  size and no broadcast ``matmul`` (ExecuTorch's portable kernels would then copy the caches at every step): the
+  caches are written by a 0/1 blend, the masks are factors and addends, the products are 3-D ``bmm`` reshaped
+  with -1 for the batch, and the beam's rows share the encoder's keys as the queries of one ``bmm`` per head.
 
 ``Dense`` writes a linear layer as ``MatMul`` + ``Add`` when ``as_matmul`` (ONNX: onnxruntime's dynamic int8
 quantisation handles ``MatMul``, not ``Gemm``, and its optimiser fuses the bias into a ``Gemm`` in float32) and as
@@ -109,26 +113,45 @@ class Attention(nn.Module):
 
     def write(self, cache: Tensor, new: Tensor, slot: Tensor, here: Tensor) -> Tensor:
         """The cache (batch x heads x max_len x head_dim) with ``new`` (batch x heads x 1 x head_dim) in the slot
-        ``slot`` (1 x 1 x 1 x 1, int64), whose mask over the slots is ``here`` (1 x 1 x max_len x 1)."""
+        ``slot`` (1 x 1 x 1 x 1, int64). ExecuTorch: ``here`` is the slot's one-hot float mask over the slots
+        (1 x 1 x max_len x 1) and the write a blend, exact because one factor is 0 and the other 1, which XNNPACK
+        runs (it has no ``where``)."""
         if self.scatter:
             return cache.scatter(2, slot.expand(new.shape), new)
-        return torch.where(here, new, cache)
+        return cache * (1.0 - here) + new * here
 
     def step(self, x: Tensor, slot: Tensor, here: Tensor, future: Tensor, keys: Tensor, values: Tensor):
         """One new position (x: batch x dim): write its key and value in the static caches' slot of this step
         (:meth:`write`), attend to the slots not in ``future``. One reshape splits the heads of q, k and v
-        together; the scaling follows it so that onnxruntime folds it into the scores' product."""
+        together; the scaling follows it so that onnxruntime folds it into the scores' product. ExecuTorch:
+        ``future`` is an additive mask (0 or -inf, 1 x 1 x max_len) and the products are 3-D ``bmm`` over
+        batch x heads rows, reshaped with -1 for the batch (XNNPACK lowers neither a broadcast ``matmul``, which
+        becomes copies of the caches, nor a reshape by a symbolic size)."""
         H = self.heads
-        qkv = self.project(x).reshape(x.size(0), 3 * H, 1, self.head_dim)
+        qkv = self.project(x).reshape(-1, 3 * H, 1, self.head_dim)
         q, k, v = qkv[:, :H], qkv[:, H:2 * H], qkv[:, 2 * H:]
         keys, values = self.write(keys, k, slot, here), self.write(values, v, slot, here)
-        ctx = self.attend(q * self.scaling, keys, values, future)
-        return self.out(ctx.reshape(x.size(0), self.dim)), keys, values
+        if self.scatter:
+            ctx = self.attend(q * self.scaling, keys, values, future)
+        else:
+            slots = keys.size(2)
+            scores = torch.bmm((q * self.scaling).reshape(-1, 1, self.head_dim),
+                               keys.reshape(-1, slots, self.head_dim).transpose(1, 2)) + future
+            ctx = torch.bmm(F.softmax(scores, dim=-1), values.reshape(-1, slots, self.head_dim))
+        return self.out(ctx.reshape(-1, self.dim)), keys, values
 
     def cross_step(self, x: Tensor, keys: Tensor, values: Tensor) -> Tensor:
-        """Encoder-decoder attention of one position (x: batch x dim; keys, values: 1 x heads x src x head_dim)."""
-        q = self.project(x).reshape(x.size(0), self.heads, 1, self.head_dim) * self.scaling
-        return self.out(self.attend(q, keys, values).reshape(x.size(0), self.dim))
+        """Encoder-decoder attention of one position (x: batch x dim; keys, values: 1 x heads x src x head_dim).
+        ExecuTorch: the batch rows are the queries of one ``bmm`` per head (heads x batch x head_dim), so the
+        encoder's keys and values are read once, not copied for every row."""
+        H, hd = self.heads, self.head_dim
+        if self.scatter:
+            q = self.project(x).reshape(x.size(0), H, 1, hd) * self.scaling
+            return self.out(self.attend(q, keys, values).reshape(x.size(0), self.dim))
+        q = (self.project(x) * self.scaling).reshape(-1, H, hd).transpose(0, 1)
+        scores = torch.bmm(q, keys.reshape(H, -1, hd).transpose(1, 2))
+        ctx = torch.bmm(F.softmax(scores, dim=-1), values.reshape(H, -1, hd))
+        return self.out(ctx.transpose(0, 1).reshape(-1, self.dim))
 
 
 class Convolution(nn.Module):
@@ -143,6 +166,7 @@ class Convolution(nn.Module):
         if spec.kind == "lightweight":
             taps = spec.taps.float()
             self.register_buffer("taps", F.softmax(taps, dim=-1) if spec.weight_softmax else taps.clone())
+            self.register_buffer("ones", torch.ones(1, spec.kernel_size))
             self.predictor = None
         else:
             self.predictor = Dense([spec.predictor], as_matmul)
@@ -180,19 +204,24 @@ class Convolution(nn.Module):
         return self.linear2(out.reshape(B, T, C))
 
     def step(self, x: Tensor, previous: Optional[Tensor]) -> Tuple[Tensor, Optional[Tensor]]:
-        """x: batch x dim; previous: None for K = 1, else the last K-1 inputs, batch x heads x head_dim x (K-1)."""
+        """x: batch x dim; previous: None for K = 1, else the last K-1 inputs, batch x heads x head_dim x (K-1).
+        The K taps of each channel are one product (window times kernel)."""
         h = self.project(x)
-        B = h.size(0)
-        column = h.reshape(B, self.heads, self.head_dim, 1)
+        column = h.reshape(-1, self.heads, self.head_dim, 1)
         window = torch.cat([previous, column], dim=3) if previous is not None else column
         if self.predictor is None:
             w = self.taps.view(1, self.heads, self.K, 1)
         else:
-            w = self.predictor(h).reshape(B, self.heads, self.K, 1)
+            w = self.predictor(h).reshape(-1, self.heads, self.K, 1)
             w = F.softmax(w, dim=2) if self.weight_softmax else w
-        out = torch.matmul(window, w).reshape(B, self.dim)  # the K taps of each channel in one product
+        if self.gather:  # ONNX: a broadcast MatMul (onnxruntime reads its operands in place)
+            out = torch.matmul(window, w)
+        elif self.predictor is None:  # ExecuTorch, lightweight: taps times window, summed by a product with ones
+            out = F.linear((window * w.view(1, self.heads, 1, self.K)).reshape(-1, self.K), self.ones)
+        else:  # ExecuTorch, dynamic: each row's kernel, no broadcast matmul (see Attention.step)
+            out = torch.bmm(window.reshape(-1, self.head_dim, self.K), w.reshape(-1, self.K, 1))
         state = window[..., 1:] if previous is not None else None
-        return self.linear2(out), state
+        return self.linear2(out.reshape(-1, self.dim)), state
 
 
 def branch(spec: S.Branch, as_matmul: bool) -> nn.Module:
