@@ -224,7 +224,8 @@ class Translator:
             tokens[:, step + 1] = cand_tokens[active]
             scores[:, :step] = scores[rows, :step]
             scores[:, step] = cand_scores[active]
-            states = [s[rows] for s in states]
+            if (rows != np.arange(beam)).any():  # the rows moved: reorder the state (greedy: never)
+                states = [s[rows] for s in states]
         if not finalized:
             return [self.eos]
         return max(finalized, key=lambda item: item[0])[1]
