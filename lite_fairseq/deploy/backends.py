@@ -21,15 +21,26 @@ def _need(module: str, fmt: str):
         raise UnsupportedModelError(f"--format {fmt} needs {module.split('.')[0]} ({err}); {REQUIREMENTS}") from None
 
 
-def _dims(max_batch: int, max_src: int):
-    return Dim("batch", min=1, max=max_batch), Dim("src_len", min=1, max=max_src)
-
-
-def dynamic_shapes(kind: str, n_cross: int, n_state: int, max_batch: int, max_src: int):
-    batch, src = _dims(max_batch, max_src)
+def dynamic_shapes(kind: str, n_cross: int, state_shapes: Sequence[Sequence], max_batch: int, max_src: int,
+                   max_tgt: int):
+    """torch.export's dynamic shapes of a program's inputs; ``state_shapes``: the decoder state's shapes with the
+    symbolic dims of :func:`lite_fairseq.deploy.graphs.state_layout` (``"batch"``, ``"batch*N"``, ``"tgt_len"``)."""
+    batch, src = Dim("batch", min=1, max=max_batch), Dim("src_len", min=1, max=max_src)
     if kind == "encoder":
         return ({1: src},)
-    return ({0: batch}, None, [{2: src}] * n_cross, [{0: batch}] * n_state)
+    tgt = Dim("tgt_len", min=0, max=max_tgt - 1)
+
+    def dims(shape):
+        out = {}
+        for i, d in enumerate(shape):
+            if d == "tgt_len":
+                out[i] = tgt
+            elif isinstance(d, str):
+                factor = int(d.partition("*")[2] or 1)
+                out[i] = batch if factor == 1 else factor * batch
+        return out
+
+    return ({0: batch}, None, [{2: src}] * n_cross, [dims(shape) for shape in state_shapes])
 
 
 def export_program(module: torch.nn.Module, args, shapes):

@@ -63,8 +63,8 @@ def export(spec: ModelSpec, src_dict, tgt_dict, out: str, fmt: str, int8: bool =
     recipe = int8_recipe or backends.DEFAULT_ONNX_INT8_RECIPE
     if recipe not in backends.ONNX_INT8_RECIPES:
         raise UnsupportedModelError(f"--int8-recipe {recipe}: choose one of {', '.join(backends.ONNX_INT8_RECIPES)}")
-    if max_target_len < 2:
-        raise UnsupportedModelError(f"--max-target-len {max_target_len}: must be at least 2")
+    if max_target_len < 3:
+        raise UnsupportedModelError(f"--max-target-len {max_target_len}: must be at least 3")
     if max_target_len > spec.decoder.max_positions:
         raise UnsupportedModelError(f"--max-target-len {max_target_len} exceeds the decoder's "
                                     f"{spec.decoder.max_positions} positions (--max-target-positions)")
@@ -81,9 +81,9 @@ def export(spec: ModelSpec, src_dict, tgt_dict, out: str, fmt: str, int8: bool =
     os.makedirs(out, exist_ok=True)
     ext = backends.FORMATS[fmt]
     cross = graphs.cross_layout(spec.decoder)
-    state = graphs.state_layout(spec.decoder, max_target_len)
+    state = graphs.state_layout(spec.decoder)
     cross_names, state_names = [n for n, _ in cross], [n for n, _ in state]
-    enc_args, dec_args = graphs.example_inputs(spec, max_target_len)
+    enc_args, dec_args = graphs.example_inputs(spec)
     max_src = spec.encoder.max_positions
     programs = {}
     for name, module, args, inputs, outputs in (
@@ -98,7 +98,7 @@ def export(spec: ModelSpec, src_dict, tgt_dict, out: str, fmt: str, int8: bool =
          + _tensor_entries([f"new_{n}" for n in state_names], [s for _, s in state], "float32")),
     ):
         path = os.path.join(out, ("encoder" if name == "encoder" else "decoder_step") + ext)
-        shapes = backends.dynamic_shapes(name, len(cross), len(state), max_batch, max_src)
+        shapes = backends.dynamic_shapes(name, len(cross), [s for _, s in state], max_batch, max_src, max_target_len)
         entry = backends.write_program(fmt, module, args, shapes, path, int8, [i["name"] for i in inputs],
                                        [o["name"] for o in outputs], recipe)
         programs[name] = {**entry, "sha256": runtime.sha256_of(path), "inputs": inputs, "outputs": outputs}
@@ -134,8 +134,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help=f"onnx --int8 only: onnxruntime's quantisation recipe (default "
                              f"{backends.DEFAULT_ONNX_INT8_RECIPE})")
     parser.add_argument("--max-target-len", type=int, default=DEFAULT_MAX_TARGET_LEN,
-                        help="target positions in the decoder's static self-attention cache (longest hypothesis "
-                             "+ 1; the runtime clamps max length to it)")
+                        help="the longest target the decoder step takes, in positions (longest hypothesis + 1; the "
+                             "runtime clamps max length to it); the caches grow with the hypothesis, so a larger "
+                             "value costs nothing per step")
     parser.add_argument("--max-batch", type=int, default=DEFAULT_MAX_BATCH,
                         help="largest decoder batch, i.e. beam size, the programs accept")
     return parser.parse_args(argv)

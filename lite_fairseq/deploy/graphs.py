@@ -6,12 +6,14 @@ Nothing here is traced from fairseq's dict-based incremental state. The step kee
 * per convolution branch the last ``K - 1`` inputs of the convolution, channels first
   (``batch x heads x head_dim x (K-1)``, zeros at the start of a sentence, exactly the causal zero padding of the
   full-sequence convolution),
-* per self-attention branch the keys and values in a static cache ``batch x heads x max_len x head_dim`` written at
-  ``step`` and masked beyond it (the ExecuTorch LLM examples' layout),
+* per self-attention branch the keys and values of the positions decoded so far, one row per batch row and head:
+  keys ``batch*heads x head_dim x t`` (transposed), values ``batch*heads x t x head_dim``, where ``t`` (the
+  manifest's ``"tgt_len"``) is the step: empty at the start, one position longer after each step,
 
 while the encoder program returns each decoder layer's encoder-decoder keys and values (batch 1; the step
-broadcasts them over the beam rows, so they never need reordering). Inputs are batch-first; inside the step the
-activations are ``batch x channels``.
+broadcasts them over the beam rows, so they never need reordering). Inputs are batch-first, so a beam search
+reorders every state tensor by viewing it as ``batch x -1`` and taking its rows; inside the step the activations
+are ``batch x channels``.
 
 ``as_matmul`` (what the ONNX export uses) writes the linear layers as ``MatMul`` + ``Add``, see
 :class:`~lite_fairseq.deploy.layers.Dense`.
@@ -28,14 +30,19 @@ from . import spec as S
 from .layers import Attention, Dense, Layer, columns, norm
 
 
-def state_layout(decoder: S.Side, max_len: int) -> List[Tuple[str, Tuple]]:
-    """Names and shapes (``"batch"`` for the batch dim) of the decoder state tensors, in program order."""
+TGT_LEN = "tgt_len"
+
+
+def state_layout(decoder: S.Side) -> List[Tuple[str, Tuple]]:
+    """Names and shapes of the decoder state tensors, in program order. Symbolic dims: ``"batch"``, ``"batch*N"``
+    (N rows per batch row: one per head) and ``"tgt_len"`` (the positions decoded, 0 at the first step)."""
     layout = []
     for i, layer in enumerate(decoder.layers):
         for j, b in enumerate(layer.branches):
             if isinstance(b, S.AttentionBranch):
-                shape = ("batch", b.heads, max_len, b.head_dim)
-                layout += [(f"l{i}_b{j}_keys", shape), (f"l{i}_b{j}_values", shape)]
+                rows = f"batch*{b.heads}"
+                layout += [(f"l{i}_b{j}_keys", (rows, b.head_dim, TGT_LEN)),
+                           (f"l{i}_b{j}_values", (rows, TGT_LEN, b.head_dim))]
             elif b.kernel_size > 1:
                 layout.append((f"l{i}_b{j}_conv", ("batch", b.heads, b.dim // b.heads, b.kernel_size - 1)))
     return layout
@@ -93,7 +100,6 @@ class DecoderStepProgram(nn.Module):
     def __init__(self, model: S.ModelSpec, max_len: int, as_matmul: bool = False):
         super().__init__()
         side = model.decoder
-        self.max_len, self.scatter = max_len, as_matmul
         self.embed, positions = _embed(side)
         self.register_buffer("positions", positions[:max_len])
         self.scale = side.embed_scale
@@ -103,12 +109,11 @@ class DecoderStepProgram(nn.Module):
         self.output = Dense([S.Linear(model.output)], as_matmul)
 
     @staticmethod
-    def _mix_step(layer: Layer, x: Tensor, slot: Tensor, here: Tensor, future: Tensor, states: List[Tensor],
-                  new: List[Tensor]):
+    def _mix_step(layer: Layer, x: Tensor, states: List[Tensor], new: List[Tensor]):
         outs = []
         for branch, part in zip(layer.branches, columns(x, layer.widths)):
             if isinstance(branch, Attention):
-                out, keys, values = branch.step(part, slot, here, future, states.pop(0), states.pop(0))
+                out, keys, values = branch.step(part, states.pop(0), states.pop(0))
                 new += [keys, values]
             else:
                 out, state = branch.step(part, states.pop(0) if branch.K > 1 else None)
@@ -119,19 +124,11 @@ class DecoderStepProgram(nn.Module):
     def forward(self, tokens: Tensor, step: Tensor, cross: List[Tensor], states: List[Tensor]):
         states = list(states)
         new: List[Tensor] = []
-        slots = torch.arange(self.max_len, device=tokens.device)
-        here, future = (slots == step).view(1, 1, -1, 1), (slots > step).view(1, 1, 1, -1)
-        if not self.scatter:  # ExecuTorch: the masks as factors and addends (see layers.Attention.step)
-            here = here.to(torch.float32)
-            future = torch.zeros(1, 1, self.max_len, device=tokens.device).masked_fill(future.view(1, 1, -1),
-                                                                                     float("-inf"))
-        slot = step.view(1, 1, 1, 1)
         x = self.scale * self.embed(tokens.reshape(-1)) + self.positions.index_select(0, step)  # batch x dim
         if self.embed_norm is not None:
             x = self.embed_norm(x)
         for i, layer in enumerate(self.layers):
-            x = layer.residual(x, layer.mix_norm, lambda h, layer=layer: self._mix_step(layer, h, slot, here,
-                                                                                        future, states, new))
+            x = layer.residual(x, layer.mix_norm, lambda h, layer=layer: self._mix_step(layer, h, states, new))
             x = layer.residual(x, layer.cross_norm, layer.cross.cross_step, cross[2 * i], cross[2 * i + 1])
             x = layer.residual(x, layer.ffn_norm, layer.ffn)
         if self.final_norm is not None:
@@ -139,13 +136,23 @@ class DecoderStepProgram(nn.Module):
         return (F.log_softmax(self.output(x), dim=-1),) + tuple(new)
 
 
-def example_inputs(model: S.ModelSpec, max_len: int, batch: int = 2, src_len: int = 5):
-    """Inputs of the two programs at a representative size (batch and source length are dynamic)."""
+def state_size(dim, batch: int, tgt_len: int) -> int:
+    """The size of a :func:`state_layout` dim for ``batch`` rows after ``tgt_len`` decoded positions."""
+    if isinstance(dim, int):
+        return dim
+    if dim == TGT_LEN:
+        return tgt_len
+    return batch * int(dim.partition("*")[2] or 1)
+
+
+def example_inputs(model: S.ModelSpec, batch: int = 2, src_len: int = 5, tgt_len: int = 2):
+    """Inputs of the two programs at a representative size (batch, source and target lengths are dynamic; sizes
+    of 0 and 1 would be specialised by torch.export)."""
     src = torch.full((1, src_len), model.encoder.padding_idx + 1, dtype=torch.long)
     cross = [torch.zeros(tuple(src_len if d == "src_len" else d for d in shape)) for _, shape in
              cross_layout(model.decoder)]
-    states = [torch.zeros(tuple(batch if d == "batch" else d for d in shape)) for _, shape in
-              state_layout(model.decoder, max_len)]
+    states = [torch.zeros(tuple(state_size(d, batch, tgt_len) for d in shape)) for _, shape in
+              state_layout(model.decoder)]
     tokens = torch.full((batch, 1), model.decoder.padding_idx + 1, dtype=torch.long)
     return (src,), (tokens, torch.tensor([0], dtype=torch.long), cross, states)
 

@@ -9,13 +9,14 @@
 * the step's convolution keeps its state channels-first (``batch x heads x head_dim x (K-1)``) and applies the K
   taps of each row as one batched matrix product (the window times the kernel), the lightweight kernel's softmax
   is computed here once,
-* in ONNX the step writes its new key and value into the static caches with ``ScatterElements`` (a copy of the
-  cache and one written row), not with ``Where`` over the whole cache (twice as slow in onnxruntime, which
-  broadcasts the slot's mask over every element),
-* for ExecuTorch the step is written for XNNPACK's partitioner, which lowers no ``where``, no reshape by a symbolic
-  size and no broadcast ``matmul`` (ExecuTorch's portable kernels would then copy the caches at every step): the
-  caches are written by a 0/1 blend, the masks are factors and addends, the products are 3-D ``bmm`` reshaped
-  with -1 for the batch, and the beam's rows share the encoder's keys as the queries of one ``bmm`` per head.
+* the self-attention caches hold only the positions decoded so far and grow by one per step (a concatenation),
+  so a step reads and writes what its length needs, whatever the export's ``--max-target-len``, and nothing is
+  masked (a cache of ``--max-target-len`` slots written in place and masked beyond the step cost the default
+  export 1.5x (batch 1) to 2.6x (batch 4) per step at WMT-200),
+* for ExecuTorch the step is written for XNNPACK's partitioner, which lowers no reshape by a symbolic size and no
+  broadcast ``matmul`` (ExecuTorch's portable kernels would then copy the caches at every step): the products are
+  3-D ``bmm`` over ``batch*heads`` rows reshaped with -1, the caches are kept in that layout, and the beam's rows
+  share the encoder's keys as the queries of one ``bmm`` per head.
 
 ``Dense`` writes a linear layer as ``MatMul`` + ``Add`` when ``as_matmul`` (ONNX: onnxruntime's dynamic int8
 quantisation handles ``MatMul``, not ``Gemm``, and its optimiser fuses the bias into a ``Gemm`` in float32) and as
@@ -92,17 +93,15 @@ class Attention(nn.Module):
         self.parts = parts
         self.project = Dense([getattr(spec, p) for p in parts], as_matmul)
         self.out = Dense([spec.out], as_matmul) if "q" in parts else None
-        self.scatter = as_matmul  # ONNX: caches written by ScatterElements (see the module's docstring)
+        self.broadcast = as_matmul  # ONNX: broadcast MatMul in encoder-decoder attention (see cross_step)
 
     def heads_first(self, x: Tensor) -> Tensor:
         """batch x time x dim -> batch x heads x time x head_dim"""
         return x.reshape(x.size(0), x.size(1), self.heads, self.head_dim).transpose(1, 2)
 
-    def attend(self, q: Tensor, keys: Tensor, values: Tensor, mask: Optional[Tensor] = None) -> Tensor:
+    def attend(self, q: Tensor, keys: Tensor, values: Tensor) -> Tensor:
         """q: batch x heads x time x head_dim (scaled) -> batch x heads x time x head_dim."""
         scores = torch.matmul(q, keys.transpose(2, 3))
-        if mask is not None:
-            scores = scores.masked_fill(mask, float("-inf"))
         return torch.matmul(F.softmax(scores, dim=-1), values)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -111,33 +110,20 @@ class Attention(nn.Module):
         ctx = self.attend(self.heads_first(q * self.scaling), self.heads_first(k), self.heads_first(v))
         return self.out(ctx.transpose(1, 2).reshape(x.size(0), x.size(1), self.dim))
 
-    def write(self, cache: Tensor, new: Tensor, slot: Tensor, here: Tensor) -> Tensor:
-        """The cache (batch x heads x max_len x head_dim) with ``new`` (batch x heads x 1 x head_dim) in the slot
-        ``slot`` (1 x 1 x 1 x 1, int64). ExecuTorch: ``here`` is the slot's one-hot float mask over the slots
-        (1 x 1 x max_len x 1) and the write a blend, exact because one factor is 0 and the other 1, which XNNPACK
-        runs (it has no ``where``)."""
-        if self.scatter:
-            return cache.scatter(2, slot.expand(new.shape), new)
-        return cache * (1.0 - here) + new * here
-
-    def step(self, x: Tensor, slot: Tensor, here: Tensor, future: Tensor, keys: Tensor, values: Tensor):
-        """One new position (x: batch x dim): write its key and value in the static caches' slot of this step
-        (:meth:`write`), attend to the slots not in ``future``. One reshape splits the heads of q, k and v
-        together; the scaling follows it so that onnxruntime folds it into the scores' product. ExecuTorch:
-        ``future`` is an additive mask (0 or -inf, 1 x 1 x max_len) and the products are 3-D ``bmm`` over
-        batch x heads rows, reshaped with -1 for the batch (XNNPACK lowers neither a broadcast ``matmul``, which
-        becomes copies of the caches, nor a reshape by a symbolic size)."""
-        H = self.heads
-        qkv = self.project(x).reshape(-1, 3 * H, 1, self.head_dim)
+    def step(self, x: Tensor, keys: Tensor, values: Tensor):
+        """One new position (x: batch x dim) after ``t`` decoded ones: its key and value are appended to the caches
+        (keys ``batch*heads x head_dim x t``, transposed for the scores' product; values ``batch*heads x t x
+        head_dim``), which hold exactly the positions decoded so far, so nothing is masked and a step costs what
+        its length needs, not the export's ``--max-target-len``. Returns the output and the caches of ``t + 1``
+        positions. The products are 3-D ``bmm`` over the batch*heads rows, reshaped with -1 (XNNPACK lowers
+        neither a broadcast ``matmul`` nor a reshape by a symbolic size)."""
+        H, hd = self.heads, self.head_dim
+        qkv = self.project(x).reshape(-1, 3 * H, hd)
         q, k, v = qkv[:, :H], qkv[:, H:2 * H], qkv[:, 2 * H:]
-        keys, values = self.write(keys, k, slot, here), self.write(values, v, slot, here)
-        if self.scatter:
-            ctx = self.attend(q * self.scaling, keys, values, future)
-        else:
-            slots = keys.size(2)
-            scores = torch.bmm((q * self.scaling).reshape(-1, 1, self.head_dim),
-                               keys.reshape(-1, slots, self.head_dim).transpose(1, 2)) + future
-            ctx = torch.bmm(F.softmax(scores, dim=-1), values.reshape(-1, slots, self.head_dim))
+        keys = torch.cat([keys, k.reshape(-1, hd, 1)], dim=2)
+        values = torch.cat([values, v.reshape(-1, 1, hd)], dim=1)
+        scores = torch.bmm((q * self.scaling).reshape(-1, 1, hd), keys)
+        ctx = torch.bmm(F.softmax(scores, dim=-1), values)
         return self.out(ctx.reshape(-1, self.dim)), keys, values
 
     def cross_step(self, x: Tensor, keys: Tensor, values: Tensor) -> Tensor:
@@ -145,7 +131,7 @@ class Attention(nn.Module):
         ExecuTorch: the batch rows are the queries of one ``bmm`` per head (heads x batch x head_dim), so the
         encoder's keys and values are read once, not copied for every row."""
         H, hd = self.heads, self.head_dim
-        if self.scatter:
+        if self.broadcast:
             q = self.project(x).reshape(x.size(0), H, 1, hd) * self.scaling
             return self.out(self.attend(q, keys, values).reshape(x.size(0), self.dim))
         q = (self.project(x) * self.scaling).reshape(-1, H, hd).transpose(0, 1)

@@ -22,7 +22,7 @@ from typing import List, Sequence
 
 import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: self-attention caches that grow by one position per step
 MANIFEST = "manifest.json"
 FORMATS = ("executorch", "onnx")
 
@@ -144,8 +144,13 @@ class ExecutorchProgram:
         except Exception as err:  # ExecuTorch raises RuntimeError/ValueError for damaged programs
             raise DeployError(f"ExecuTorch cannot load {path} ({type(err).__name__}: {err}); export again") from None
 
+    def tensor(self, array: np.ndarray):
+        if array.size == 0:  # the empty caches of the first step: torch's strides, which ExecuTorch checks
+            return self.torch.empty(array.shape, dtype=self.torch.float32)
+        return self.torch.from_numpy(np.ascontiguousarray(array))
+
     def run(self, inputs: Sequence[np.ndarray]) -> List[np.ndarray]:
-        outputs = self.method.execute([self.torch.from_numpy(np.ascontiguousarray(a)) for a in inputs])
+        outputs = self.method.execute([self.tensor(a) for a in inputs])
         return [o.numpy() for o in outputs]
 
 
@@ -164,8 +169,13 @@ class Translator:
         self.max_target_len = int(m["max_target_len"])
 
     def initial_state(self, rows: int) -> List[np.ndarray]:
-        return [np.zeros([rows if d == "batch" else d for d in entry["shape"]], np.float32)
-                for entry in self.manifest["state"]]
+        """The decoder state before the first step: no position decoded ("tgt_len" 0), ``rows`` batch rows
+        ("batch*N": N tensor rows per batch row)."""
+        def size(d):
+            if isinstance(d, int):
+                return d
+            return 0 if d == "tgt_len" else rows * int(d.partition("*")[2] or 1)
+        return [np.zeros([size(d) for d in entry["shape"]], np.float32) for entry in self.manifest["state"]]
 
     def encode(self, line: str) -> np.ndarray:
         ids = self.src_dict.encode(line) + [self.eos]
@@ -225,7 +235,7 @@ class Translator:
             scores[:, :step] = scores[rows, :step]
             scores[:, step] = cand_scores[active]
             if (rows != np.arange(beam)).any():  # the rows moved: reorder the state (greedy: never)
-                states = [s[rows] for s in states]
+                states = [s.reshape(beam, -1)[rows].reshape(s.shape) if s.size else s for s in states]
         if not finalized:
             return [self.eos]
         return max(finalized, key=lambda item: item[0])[1]
