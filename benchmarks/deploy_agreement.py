@@ -125,7 +125,7 @@ def main(argv=None) -> int:
     parser.add_argument("--lenpen", type=float, default=1.0)
     parser.add_argument("--max-len-a", type=float, default=1.2)
     parser.add_argument("--max-len-b", type=int, default=10)
-    parser.add_argument("--max-target-len", type=int, default=256, help="the exports' target cache")
+    parser.add_argument("--max-target-len", type=int, default=256, help="the exports' longest target (positions)")
     parser.add_argument("--remove-bpe", default="@@", help="BPE continuation marker removed before BLEU")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--workdir", required=True, help="where the exports are written")

@@ -5,7 +5,7 @@ fairseq-interactive's H lines: the target string without BOS/EOS). An empty (or 
 empty output line, so output lines stay aligned with input lines; nothing is decoded for it.
 
 Search follows fairseq's SequenceGenerator: the source gets EOS appended, unknown words map to <unk>, decoding
-starts from EOS, max length = a * source length (incl. EOS) + b (clamped to the export's target cache), at least
+starts from EOS, max length = a * source length (incl. EOS) + b (clamped to the export's --max-target-len), at least
 one token before EOS, <pad> never emitted, 2 x beam candidates per step with the first ``beam`` EOS candidates
 finalised, score = sum of log-probabilities / (hypothesis length incl. EOS) ** lenpen.
 
