@@ -50,7 +50,7 @@ def export_program(module: torch.nn.Module, args, shapes):
         return torch.export.export(module, args, dynamic_shapes=shapes, strict=False)
 
 
-def _quantize_pt2e(module: torch.nn.Module, args, shapes):
+def quantize_for_xnnpack(module: torch.nn.Module, args, shapes):
     """Dynamic int8 activations with per-channel int8 weights on every linear layer (XNNPACK's recipe)."""
     quantizer_mod = _need("executorch.backends.xnnpack.quantizer.xnnpack_quantizer", "executorch")
     pt2e = _need("torchao.quantization.pt2e.quantize_pt2e", "executorch")
@@ -67,7 +67,7 @@ def write_executorch(module: torch.nn.Module, args, shapes, path: str, int8: boo
     exir = _need("executorch.exir", "executorch")
     xnnpack = _need("executorch.backends.xnnpack.partition.xnnpack_partitioner", "executorch")
     if int8:
-        module = _quantize_pt2e(module, args, shapes)
+        module = quantize_for_xnnpack(module, args, shapes)
     program = exir.to_edge_transform_and_lower(
         export_program(module, args, shapes), partitioner=[xnnpack.XnnpackPartitioner()]).to_executorch()
     with open(path, "wb") as f:

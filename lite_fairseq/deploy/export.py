@@ -90,7 +90,8 @@ def export(spec: ModelSpec, src_dict, tgt_dict, out: str, fmt: str, int8: bool =
         ("encoder", graphs.EncoderProgram(spec, as_matmul=fmt == "onnx"), enc_args,
          _tensor_entries(["src_tokens"], [(1, "src_len")], "int64"),
          _tensor_entries(cross_names, [s for _, s in cross], "float32")),
-        ("decoder", graphs.DecoderStepProgram(spec, max_target_len, as_matmul=fmt == "onnx"), dec_args,
+        ("decoder", graphs.DecoderStepProgram(spec, max_target_len, as_matmul=fmt == "onnx",
+                                              delegated_softmax=fmt == "executorch" and int8), dec_args,
          _tensor_entries(["tokens", "step"], [("batch", 1), (1,)], "int64")
          + _tensor_entries(cross_names, [s for _, s in cross], "float32")
          + _tensor_entries(state_names, [s for _, s in state], "float32"),

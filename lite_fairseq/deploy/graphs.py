@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import spec as S
-from .layers import Attention, Dense, Layer, columns, norm
+from .layers import Attention, Convolution, Dense, Layer, columns, norm
 
 
 TGT_LEN = "tgt_len"
@@ -95,16 +95,28 @@ class EncoderProgram(nn.Module):
 
 
 class DecoderStepProgram(nn.Module):
-    """(tokens batch x 1, step [1], cross keys/values, state...) -> (log-probs batch x vocab, new state...)."""
+    """(tokens batch x 1, step [1], cross keys/values, state...) -> (log-probs batch x vocab, new state...).
 
-    def __init__(self, model: S.ModelSpec, max_len: int, as_matmul: bool = False):
+    ``delegated_softmax`` (ExecuTorch int8) writes every softmax in a form XNNPACK runs: the log-probabilities as
+    ``log(softmax(x))``, not ``log_softmax``, and the dynamic convolution's kernel softmax over the last dimension.
+    ExecuTorch's own kernels for them, run after an int8 XNNPACK product, were slow on an AMX CPU: ``log_softmax``
+    took 1.2 ms of a 1.9 ms WMT-200 step (0.04 ms after a float32 product), the six kernel softmaxes 0.5 of 1.2 ms at
+    batch 4. Float32 programs keep the forms that have matched fairseq on every test sentence; a probability below
+    float32's range becomes ``-inf`` here, which the search never picks."""
+
+    def __init__(self, model: S.ModelSpec, max_len: int, as_matmul: bool = False, delegated_softmax: bool = False):
         super().__init__()
         side = model.decoder
+        self.delegated_softmax = delegated_softmax
         self.embed, positions = _embed(side)
         self.register_buffer("positions", positions[:max_len])
         self.scale = side.embed_scale
         self.embed_norm = norm(side.embed_norm) if side.embed_norm is not None else None
         self.layers = nn.ModuleList(Layer(layer, as_matmul) for layer in side.layers)
+        for layer in self.layers:
+            for branch in layer.branches:
+                if isinstance(branch, Convolution):
+                    branch.softmax_last_dim = delegated_softmax
         self.final_norm = norm(side.final_norm) if side.final_norm is not None else None
         self.output = Dense([S.Linear(model.output)], as_matmul)
 
@@ -133,7 +145,10 @@ class DecoderStepProgram(nn.Module):
             x = layer.residual(x, layer.ffn_norm, layer.ffn)
         if self.final_norm is not None:
             x = self.final_norm(x)
-        return (F.log_softmax(self.output(x), dim=-1),) + tuple(new)
+        logits = self.output(x)
+        if self.delegated_softmax:
+            return (torch.log(F.softmax(logits, dim=-1)),) + tuple(new)
+        return (F.log_softmax(logits, dim=-1),) + tuple(new)
 
 
 def state_size(dim, batch: int, tgt_len: int) -> int:

@@ -148,6 +148,8 @@ class Convolution(nn.Module):
         self.kind, self.heads, self.K, self.padding_l = spec.kind, spec.heads, spec.kernel_size, spec.padding_l
         self.glu, self.weight_softmax, self.dim = spec.glu, spec.weight_softmax, spec.dim
         self.head_dim, self.gather = spec.dim // spec.heads, as_matmul
+        # ExecuTorch int8 (DecoderStepProgram): the kernel's softmax over the last dimension, which XNNPACK runs
+        self.softmax_last_dim = False
         self.linear1, self.linear2 = Dense([spec.linear1], as_matmul), Dense([spec.linear2], as_matmul)
         if spec.kind == "lightweight":
             taps = spec.taps.float()
@@ -199,7 +201,10 @@ class Convolution(nn.Module):
             w = self.taps.view(1, self.heads, self.K, 1)
         else:
             w = self.predictor(h).reshape(-1, self.heads, self.K, 1)
-            w = F.softmax(w, dim=2) if self.weight_softmax else w
+            if self.weight_softmax and self.softmax_last_dim:
+                w = F.softmax(w.reshape(-1, self.heads, self.K), dim=-1).reshape(-1, self.heads, self.K, 1)
+            elif self.weight_softmax:
+                w = F.softmax(w, dim=2)
         if self.gather:  # ONNX: a broadcast MatMul (onnxruntime reads its operands in place)
             out = torch.matmul(window, w)
         elif self.predictor is None:  # ExecuTorch, lightweight: taps times window, summed by a product with ones
