@@ -8,6 +8,7 @@ from typing import Dict, List, Sequence
 import torch
 from torch.export import Dim
 
+from . import graphs
 from .spec import UnsupportedModelError
 
 FORMATS = {"executorch": ".pte", "onnx": ".onnx"}
@@ -33,10 +34,10 @@ def dynamic_shapes(kind: str, n_cross: int, state_shapes: Sequence[Sequence], ma
     def dims(shape):
         out = {}
         for i, d in enumerate(shape):
-            if d == "tgt_len":
+            if d == graphs.TGT_LEN:
                 out[i] = tgt
             elif isinstance(d, str):
-                factor = int(d.partition("*")[2] or 1)
+                factor = graphs.rows_per_batch_row(d)
                 out[i] = batch if factor == 1 else factor * batch
         return out
 

@@ -151,13 +151,18 @@ class DecoderStepProgram(nn.Module):
         return (F.log_softmax(logits, dim=-1),) + tuple(new)
 
 
+def rows_per_batch_row(dim: str) -> int:
+    """N of a :func:`state_layout` dim ``"batch*N"`` (1 for ``"batch"``)."""
+    return int(dim.partition("*")[2] or 1)
+
+
 def state_size(dim, batch: int, tgt_len: int) -> int:
     """The size of a :func:`state_layout` dim for ``batch`` rows after ``tgt_len`` decoded positions."""
     if isinstance(dim, int):
         return dim
     if dim == TGT_LEN:
         return tgt_len
-    return batch * int(dim.partition("*")[2] or 1)
+    return batch * rows_per_batch_row(dim)
 
 
 def example_inputs(model: S.ModelSpec, batch: int = 2, src_len: int = 5, tgt_len: int = 2):

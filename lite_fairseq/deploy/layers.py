@@ -12,7 +12,7 @@
 * the self-attention caches hold only the positions decoded so far and grow by one per step (a concatenation),
   so a step reads and writes what its length needs, whatever the export's ``--max-target-len``, and nothing is
   masked (a cache of ``--max-target-len`` slots written in place and masked beyond the step cost the default
-  export 1.5x (batch 1) to 2.6x (batch 4) per step at WMT-200),
+  ExecuTorch export 1.5x (batch 1) to 2.6x (batch 4) per step at WMT-200),
 * for ExecuTorch the step is written for XNNPACK's partitioner, which lowers no reshape by a symbolic size and no
   broadcast ``matmul`` (ExecuTorch's portable kernels would then copy the caches at every step): the products are
   3-D ``bmm`` over ``batch*heads`` rows reshaped with -1, the caches are kept in that layout, and the beam's rows
