@@ -18,7 +18,7 @@ from model_helpers import FakeTask, build_model, make_dictionary, parse_model_ar
 from lite_fairseq.deploy import export as exporter
 from lite_fairseq.deploy import graphs
 from lite_fairseq.deploy.adapter import read_model
-from lite_fairseq.deploy.runtime import DeployError, Translator, load_manifest
+from lite_fairseq.deploy.runtime import DeployError, Translator, load_manifest, rows_per_batch_row, state_size
 from lite_fairseq.deploy.spec import UnsupportedModelError
 
 # small, to keep the exports short; the decoder kernels (3, 15) outlast the hypotheses (max-len-b 12): K > T
@@ -215,7 +215,7 @@ def test_decoder_step_caches_grow_by_one_position_per_step_whatever_the_max_targ
         for name, state in zip(names, states):
             if name.endswith("_keys"):
                 rows, head_dim, positions = heads[name]
-                assert state.shape == (3 * int(rows.split("*")[1]), head_dim, step) and positions == "tgt_len"
+                assert state.shape == (3 * rows_per_batch_row(rows), head_dim, step) and positions == "tgt_len"
             elif name.endswith("_values"):
                 assert state.shape[1] == step
         out = translator.decoder.run([np.full((3, 1), 2), np.array([step])] + cross + states)
@@ -330,7 +330,7 @@ def test_decoder_step_state_matches_fairseq_incremental_decoding_with_beam_reord
     gen = torch.Generator().manual_seed(0)
     tokens = torch.randint(4, 24, (rows, steps), generator=gen)
     tokens[:, 0] = 2
-    states = [torch.zeros([graphs.state_size(d, rows, 0) for d in shape]) for _, shape in
+    states = [torch.zeros([state_size(d, rows, 0) for d in shape]) for _, shape in
               graphs.state_layout(spec.decoder)]
     with torch.no_grad():
         cross = list(encoder(src))

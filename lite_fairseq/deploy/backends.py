@@ -8,7 +8,7 @@ from typing import Dict, List, Sequence
 import torch
 from torch.export import Dim
 
-from . import graphs
+from .runtime import TGT_LEN, rows_per_batch_row
 from .spec import UnsupportedModelError
 
 FORMATS = {"executorch": ".pte", "onnx": ".onnx"}
@@ -34,10 +34,10 @@ def dynamic_shapes(kind: str, n_cross: int, state_shapes: Sequence[Sequence], ma
     def dims(shape):
         out = {}
         for i, d in enumerate(shape):
-            if d == graphs.TGT_LEN:
+            if d == TGT_LEN:
                 out[i] = tgt
             elif isinstance(d, str):
-                factor = graphs.rows_per_batch_row(d)
+                factor = rows_per_batch_row(d)
                 out[i] = batch if factor == 1 else factor * batch
         return out
 

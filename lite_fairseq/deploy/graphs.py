@@ -28,9 +28,7 @@ from torch import Tensor
 
 from . import spec as S
 from .layers import Attention, Convolution, Dense, Layer, columns, norm
-
-
-TGT_LEN = "tgt_len"
+from .runtime import TGT_LEN, state_size
 
 
 def state_layout(decoder: S.Side) -> List[Tuple[str, Tuple]]:
@@ -149,20 +147,6 @@ class DecoderStepProgram(nn.Module):
         if self.delegated_softmax:
             return (torch.log(F.softmax(logits, dim=-1)),) + tuple(new)
         return (F.log_softmax(logits, dim=-1),) + tuple(new)
-
-
-def rows_per_batch_row(dim: str) -> int:
-    """N of a :func:`state_layout` dim ``"batch*N"`` (1 for ``"batch"``)."""
-    return int(dim.partition("*")[2] or 1)
-
-
-def state_size(dim, batch: int, tgt_len: int) -> int:
-    """The size of a :func:`state_layout` dim for ``batch`` rows after ``tgt_len`` decoded positions."""
-    if isinstance(dim, int):
-        return dim
-    if dim == TGT_LEN:
-        return tgt_len
-    return batch * rows_per_batch_row(dim)
 
 
 def example_inputs(model: S.ModelSpec, batch: int = 2, src_len: int = 5, tgt_len: int = 2):

@@ -27,6 +27,24 @@ MANIFEST = "manifest.json"
 FORMATS = ("executorch", "onnx")
 
 
+TGT_LEN = "tgt_len"  # the manifest's state dim of the positions decoded so far
+
+
+def rows_per_batch_row(dim: str) -> int:
+    """N of a manifest state dim ``"batch*N"`` (1 for ``"batch"``)."""
+    return int(dim.partition("*")[2] or 1)
+
+
+def state_size(dim, batch: int, tgt_len: int) -> int:
+    """The size of a manifest state dim (an int, ``"batch"``, ``"batch*N"`` or ``"tgt_len"``) for ``batch`` rows
+    after ``tgt_len`` decoded positions."""
+    if isinstance(dim, int):
+        return dim
+    if dim == TGT_LEN:
+        return tgt_len
+    return batch * rows_per_batch_row(dim)
+
+
 class DeployError(RuntimeError):
     """A damaged or mismatched export directory, or input it cannot decode; the message says what to do."""
 
@@ -169,13 +187,9 @@ class Translator:
         self.max_target_len = int(m["max_target_len"])
 
     def initial_state(self, rows: int) -> List[np.ndarray]:
-        """The decoder state before the first step: no position decoded ("tgt_len" 0), ``rows`` batch rows
-        ("batch*N": N tensor rows per batch row)."""
-        def size(d):
-            if isinstance(d, int):
-                return d
-            return 0 if d == "tgt_len" else rows * int(d.partition("*")[2] or 1)
-        return [np.zeros([size(d) for d in entry["shape"]], np.float32) for entry in self.manifest["state"]]
+        """The decoder state before the first step: no position decoded, ``rows`` batch rows."""
+        return [np.zeros([state_size(d, rows, 0) for d in entry["shape"]], np.float32)
+                for entry in self.manifest["state"]]
 
     def encode(self, line: str) -> np.ndarray:
         ids = self.src_dict.encode(line) + [self.eos]
@@ -235,7 +249,7 @@ class Translator:
             scores[:, :step] = scores[rows, :step]
             scores[:, step] = cand_scores[active]
             if (rows != np.arange(beam)).any():  # the rows moved: reorder the state (greedy: never)
-                states = [s.reshape(beam, -1)[rows].reshape(s.shape) if s.size else s for s in states]
+                states = [s.reshape(beam, -1)[rows].reshape(s.shape) for s in states]  # caches hold >= 1 position here
         if not finalized:
             return [self.eos]
         return max(finalized, key=lambda item: item[0])[1]
