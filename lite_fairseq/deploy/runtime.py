@@ -140,8 +140,23 @@ class OnnxProgram:
             raise DeployError(f"onnxruntime cannot load {path} ({type(err).__name__}: {err}); export again") from None
         self.names = [i.name for i in self.session.get_inputs()]
 
+    # The decode loop passes the program's own values from one step to the next (see ExecutorchProgram); for
+    # onnxruntime they are numpy arrays.
+    def native(self, array: np.ndarray) -> np.ndarray:
+        return array
+
+    def numpy(self, value: np.ndarray) -> np.ndarray:
+        return value
+
+    def take_rows(self, values: Sequence[np.ndarray], rows: np.ndarray) -> List[np.ndarray]:
+        """Each state tensor's batch rows ``rows`` (viewed as ``batch x -1``; a dim "batch*N" holds N rows each)."""
+        return [v.reshape(rows.size, -1)[rows].reshape(v.shape) for v in values]
+
+    def run_native(self, values: Sequence[np.ndarray]) -> List[np.ndarray]:
+        return self.session.run(None, dict(zip(self.names, values)))
+
     def run(self, inputs: Sequence[np.ndarray]) -> List[np.ndarray]:
-        return self.session.run(None, dict(zip(self.names, inputs)))
+        return self.run_native(inputs)
 
 
 class ExecutorchProgram:
@@ -162,14 +177,25 @@ class ExecutorchProgram:
         except Exception as err:  # ExecuTorch raises RuntimeError/ValueError for damaged programs
             raise DeployError(f"ExecuTorch cannot load {path} ({type(err).__name__}: {err}); export again") from None
 
-    def tensor(self, array: np.ndarray):
+    # The decode loop keeps the encoder's output and the decoder state as the torch tensors ExecuTorch returns
+    # (copies of its buffers) and converts only the log-probabilities: converting some 30 state tensors to numpy
+    # and back at every step cost a Lite WMT-200 greedy decode 2-7% (benchmarks/RESULTS.md).
+    def native(self, array: np.ndarray):
         if array.size == 0:  # the empty caches of the first step: torch's strides, which ExecuTorch checks
             return self.torch.empty(array.shape, dtype=self.torch.float32)
         return self.torch.from_numpy(np.ascontiguousarray(array))
 
+    def numpy(self, value) -> np.ndarray:
+        return value.numpy()
+
+    def take_rows(self, values: Sequence, rows: np.ndarray) -> list:  # numpy's indexing costs less than torch's
+        return [self.torch.from_numpy(v.numpy().reshape(rows.size, -1)[rows].reshape(v.shape)) for v in values]
+
+    def run_native(self, values: Sequence) -> list:
+        return self.method.execute(values)
+
     def run(self, inputs: Sequence[np.ndarray]) -> List[np.ndarray]:
-        outputs = self.method.execute([self.tensor(a) for a in inputs])
-        return [o.numpy() for o in outputs]
+        return [o.numpy() for o in self.run_native([self.native(a) for a in inputs])]
 
 
 class Translator:
@@ -206,16 +232,18 @@ class Translator:
             raise DeployError(f"--beam {beam}: must lie between 1 and {self.manifest['max_batch']} (the export's "
                               "largest batch)")
         max_len = min(int(max_len_a * src.shape[1] + max_len_b), self.max_target_len - 1)
-        cross = self.encoder.run([src])
-        states = self.initial_state(beam)
+        program = self.decoder
+        cross = self.encoder.run_native([self.encoder.native(src)])  # the programs' own values, not numpy
+        states = [program.native(s) for s in self.initial_state(beam)]
         tokens = np.full((beam, max_len + 2), self.pad, dtype=np.int64)
         tokens[:, 0] = self.eos
         scores = np.zeros((beam, max_len + 1), dtype=np.float32)
         ignore = np.zeros(beam, dtype=bool)
         finalized = []
         for step in range(max_len + 1):
-            out = self.decoder.run([tokens[:, step:step + 1], np.array([step], dtype=np.int64)] + cross + states)
-            lprobs, states = np.array(out[0], dtype=np.float32), list(out[1:])
+            inputs = [program.native(tokens[:, step:step + 1]), program.native(np.array([step], dtype=np.int64))]
+            out = program.run_native(inputs + cross + states)
+            lprobs, states = np.array(program.numpy(out[0]), dtype=np.float32), list(out[1:])
             lprobs[np.isnan(lprobs)] = -np.inf
             lprobs[:, self.pad] = -np.inf
             lprobs[:, self.unk] -= unkpen
@@ -249,7 +277,7 @@ class Translator:
             scores[:, :step] = scores[rows, :step]
             scores[:, step] = cand_scores[active]
             if (rows != np.arange(beam)).any():  # the rows moved: reorder the state (greedy: never)
-                states = [s.reshape(beam, -1)[rows].reshape(s.shape) for s in states]  # caches hold >= 1 position here
+                states = program.take_rows(states, rows)  # caches hold >= 1 position here
         if not finalized:
             return [self.eos]
         return max(finalized, key=lambda item: item[0])[1]
