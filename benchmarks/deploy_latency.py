@@ -13,12 +13,18 @@ on the weights) it prints
   included as the issue asks, over the greedy latency),
 * the size of the exported programs.
 
+``--pairs LITE=TRANSFORMER`` times the two architectures of a pair together (every engine of both in one loop of
+rounds) and prints, per engine, Lite's Mult-Adds/s over the Transformer's as the median of the rounds' ratios, with
+their range. Use it for that ratio: on a machine whose speed drifts from one minute to the next, architectures timed
+one after the other compare the minutes as much as the models.
+
 With ``--bleu-checkpoint`` (and ``--bleu-data``, ``--bleu-src``, ``--bleu-ref``: BPE-ed source and plain reference
 lines) it also decodes a test set with each export, float32 and int8, and prints BLEU (sacrebleu, BPE removed).
 Timings are printed, never asserted; on a shared machine say so beside them, or time with ``--cpu-time`` (the
 process's CPU time: with one thread it is the work done, not the wait for a core).
 
     python benchmarks/deploy_latency.py --archs lite_transformer_wmt_200 transformer_paper_wmt_128 --repeats 5
+    python benchmarks/deploy_latency.py --pairs lite_transformer_wmt_496=transformer_paper_wmt_320 --repeats 9
 """
 
 import argparse
@@ -39,7 +45,7 @@ if REPO not in sys.path:
 from lite_fairseq.deploy import export as exporter  # noqa: E402
 from lite_fairseq.deploy.adapter import read_model  # noqa: E402
 from lite_fairseq.deploy.runtime import Translator  # noqa: E402
-from lite_fairseq.profiler.building import build  # noqa: E402
+from lite_fairseq.profiler.building import ProfilerError, build, infer_task  # noqa: E402
 from lite_fairseq.profiler.latency import PAPER_BUDGET_PAIRS, executed_macs  # noqa: E402
 
 DEFAULT_ARCHS = [arch for pair in PAPER_BUDGET_PAIRS for arch in pair]
@@ -47,9 +53,9 @@ ENGINES = ("executorch", "onnx")
 clock = time.perf_counter  # time.process_time with --cpu-time
 
 
-def _interleaved_ms(fns: Dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> Dict[str, float]:
-    """Median ms of each function, the repeats taken in turn (one of each, then the next round), so that a change
-    in the machine's load reaches every engine alike."""
+def _interleaved_ms(fns: Dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> Dict[str, List[float]]:
+    """The ms of every repeat of each function, the repeats taken in turn (one of each, then the next round), so that
+    a change in the machine's load reaches every engine alike."""
     for fn in fns.values():
         for _ in range(warmup):
             fn()
@@ -61,7 +67,13 @@ def _interleaved_ms(fns: Dict[str, Callable[[], object]], repeats: int, warmup: 
             start = clock()
             fns[name]()
             times[name].append((clock() - start) * 1e3)
-    return {name: statistics.median(t) for name, t in times.items()}
+    return times
+
+
+def paired_ratio(lite_ms: List[float], lite_macs: int, tr_ms: List[float], tr_macs: int) -> List[float]:
+    """Lite's Mult-Adds/s over the Transformer's, one ratio per round: both were timed in that round, side by side,
+    so the machine's drift between rounds cancels (returned sorted: median, min, max are at hand)."""
+    return sorted((lite_macs / a) / (tr_macs / b) for a, b in zip(lite_ms, tr_ms))
 
 
 def _sources(vocab: int, lengths: List[int], eos: int, seed: int = 0) -> List[np.ndarray]:
@@ -122,42 +134,87 @@ def _named_dir(text: str):
     return name, directory
 
 
+def _pair(text: str):
+    lite, sep, tr = text.partition("=")
+    if not sep or not lite or not tr:
+        raise argparse.ArgumentTypeError(f"{text!r}: give LITE=TRANSFORMER, two architectures, e.g. "
+                                         f"{'='.join(PAPER_BUDGET_PAIRS[0])}")
+    return lite, tr
+
+
 def _program_mb(translator: Translator) -> float:
     return sum(p["bytes"] for p in translator.manifest["programs"].values()) / 1e6
 
 
-def bench_arch(arch: str, args, workdir: str) -> List[str]:
-    built = build(arch, (), src_vocab=args.vocab)
-    macs = executed_macs(built, args.src_len, args.steps, hypotheses=1)
-    torch.set_num_threads(args.threads)
-    eos = built.tgt_dict.eos()
-    one = _sources(args.vocab, [args.src_len], eos)[0]
-    many = _sources(args.vocab, [10 + (7 * i) % 31 for i in range(args.sentences)], eos, seed=1)
-    steps_total = sum(s.shape[1] for s in many)
-    rows = []
-    runners = {} if args.no_eager else {"fairseq eager": lambda beam, steps: Eager(built, beam, steps)}
-    for name, tr in _export_engines(built, args, workdir).items():
-        runners[name] = (lambda t: lambda beam, steps: (
-            lambda src: t.search(src, beam=beam, max_len_a=0, max_len_b=steps, min_len=steps)))(tr)
-        runners[name].size = _program_mb(tr)
-    for name, directory in args.also:
-        tr = Translator(directory, threads=args.threads)
-        if tr.manifest["arch"] == arch:
-            runners[name] = (lambda t: lambda beam, steps: (
+class Bench:
+    """One architecture's engines, ready to time: ``runners[name](beam, steps)`` makes a function of a source."""
+
+    def __init__(self, arch: str, args, workdir: str):
+        self.arch = arch
+        built = build(arch, (), src_vocab=args.vocab)
+        self.macs = executed_macs(built, args.src_len, args.steps, hypotheses=1)
+        # the exports project a sentence's encoder keys once for all hypotheses; eager as the model does itself
+        self.beam_macs = {"fairseq eager": executed_macs(built, args.src_len, args.steps, hypotheses=args.beam)}
+        export_beam_macs = executed_macs(built, args.src_len, args.steps, hypotheses=args.beam, shared_keys=True)
+        torch.set_num_threads(args.threads)
+        eos = built.tgt_dict.eos()
+        self.one = _sources(args.vocab, [args.src_len], eos)[0]
+        self.many = _sources(args.vocab, [10 + (7 * i) % 31 for i in range(args.sentences)], eos, seed=1)
+        self.runners = {} if args.no_eager else {"fairseq eager": lambda beam, steps: Eager(built, beam, steps)}
+        translators = _export_engines(built, args, workdir)
+        for name, directory in args.also:
+            tr = Translator(directory, threads=args.threads)
+            if tr.manifest["arch"] == arch:
+                translators[name] = tr
+        for name, tr in translators.items():
+            self.runners[name] = (lambda t: lambda beam, steps: (
                 lambda src: t.search(src, beam=beam, max_len_a=0, max_len_b=steps, min_len=steps)))(tr)
-            runners[name].size = _program_mb(tr)
-    greedy = _interleaved_ms({n: (lambda m=m: m(1, args.steps)(one)) for n, m in runners.items()}, args.repeats)
-    beam = _interleaved_ms({n: (lambda m=m: m(args.beam, args.steps)(one)) for n, m in runners.items()}, args.repeats)
+            self.runners[name].size = _program_mb(tr)
+            self.beam_macs[name] = export_beam_macs
+
+
+def time_benches(benches: List[Bench], args) -> Dict[str, Dict[str, List[float]]]:
+    """Greedy and beam latency of every engine of every bench, all taken in turn in one loop, and throughput."""
+    fns = {(b.arch, n): (lambda m=m, b=b: m(1, args.steps)(b.one)) for b in benches for n, m in b.runners.items()}
+    greedy = _interleaved_ms(fns, args.repeats)
+    fns = {(b.arch, n): (lambda m=m, b=b: m(args.beam, args.steps)(b.one)) for b in benches
+           for n, m in b.runners.items()}
+    beam = _interleaved_ms(fns, args.repeats)
     throughput = {}
-    for name, make in runners.items():
-        start = clock()
-        for src in many:
-            make(1, src.shape[1])(src)
-        throughput[name] = steps_total / (clock() - start)
-    for name, make in runners.items():
+    for name in benches[0].runners:  # engine by engine, the benches' runs one after the other
+        for b in benches:
+            if name in b.runners:
+                start = clock()
+                for src in b.many:
+                    b.runners[name](1, src.shape[1])(src)
+                throughput[b.arch, name] = sum(s.shape[1] for s in b.many) / (clock() - start)
+    return {"greedy": greedy, "beam": beam, "throughput": throughput}
+
+
+def rows_of(bench: Bench, timed) -> List[str]:
+    rows = []
+    for name, make in bench.runners.items():
         size = getattr(make, "size", None)
-        rows.append(f"  {arch:<28}{name:<18}{greedy[name]:>10.1f}{beam[name]:>12.1f}{throughput[name]:>12.0f}"
-                    f"{macs / (greedy[name] / 1e3) / 1e9:>12.2f}{'' if size is None else f'{size:>10.1f}':>10}")
+        greedy, beam = (statistics.median(timed[k][bench.arch, name]) for k in ("greedy", "beam"))
+        rows.append(f"  {bench.arch:<28}{name:<18}{greedy:>10.1f}{beam:>12.1f}"
+                    f"{timed['throughput'][bench.arch, name]:>12.0f}"
+                    f"{bench.macs / (greedy / 1e3) / 1e9:>12.2f}{'' if size is None else f'{size:>10.1f}':>10}")
+    return rows
+
+
+def pair_rows(lite: Bench, tr: Bench, timed, beam: int) -> List[str]:
+    """Per engine: Lite/Transformer Mult-Adds/s, the median (min-max) of the rounds' paired ratios."""
+    rows = [f"  {lite.arch} / {tr.arch}: Lite/Transformer Mult-Adds/s, median (min-max) of the rounds' ratios"]
+    for name in lite.runners:
+        if name not in tr.runners:
+            continue
+        cells = []
+        for kind, lite_macs, tr_macs in (("greedy", lite.macs, tr.macs),
+                                         (f"beam {beam}", lite.beam_macs[name], tr.beam_macs[name])):
+            key = "greedy" if kind == "greedy" else "beam"
+            r = paired_ratio(timed[key][lite.arch, name], lite_macs, timed[key][tr.arch, name], tr_macs)
+            cells.append(f"{kind} {statistics.median(r):.2f}x ({r[0]:.2f}-{r[-1]:.2f})")
+        rows.append(f"    {name:<18}" + "   ".join(cells))
     return rows
 
 
@@ -184,7 +241,14 @@ def bleu_rows(args, workdir: str) -> List[str]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--archs", nargs="*", default=DEFAULT_ARCHS, help="none: only the BLEU comparison")
+    parser.add_argument("--archs", nargs="*", default=None,
+                        help="architectures timed one at a time (default: the paper's WMT pairs, unless --pairs is "
+                             "given; none: only the BLEU comparison)")
+    parser.add_argument("--pairs", nargs="+", default=[], type=_pair, metavar="LITE=TRANSFORMER",
+                        help="time both architectures of each pair together, every engine of both taken in turn in "
+                             "one loop, and print Lite/Transformer Mult-Adds/s per engine as the median of the "
+                             "rounds' ratios (a machine whose speed drifts between minutes skews ratios of "
+                             "architectures timed one after the other)")
     parser.add_argument("--formats", nargs="+", default=list(ENGINES), choices=ENGINES)
     parser.add_argument("--vocab", type=int, default=10000)
     parser.add_argument("--src-len", type=int, default=30)
@@ -215,6 +279,8 @@ def main(argv=None) -> int:
     parser.add_argument("--bleu-ref")
     parser.add_argument("--bleu-lines", type=int, default=200)
     args = parser.parse_args(argv)
+    if args.archs is None:
+        args.archs = [] if args.pairs else DEFAULT_ARCHS
     global clock
     clock = time.process_time if args.cpu_time else time.perf_counter
     exporter.quiet_exporters()
@@ -225,8 +291,19 @@ def main(argv=None) -> int:
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"  {'architecture':<28}{'engine':<18}{'greedy ms':>10}{f'beam-{args.beam} ms':>12}{'tokens/s':>12}"
           f"{'GMACs/s':>12}{'MB':>10}")
+    for arch in args.archs + [a for pair in args.pairs for a in pair]:
+        try:
+            infer_task(arch)
+        except ProfilerError as err:
+            parser.error(str(err).replace("(--list-archs", "(lite-fairseq-profile --list-archs"))
     for arch in args.archs:
-        for row in bench_arch(arch, args, workdir):
+        bench = Bench(arch, args, workdir)
+        for row in rows_of(bench, time_benches([bench], args)):
+            print(row, flush=True)
+    for lite_arch, tr_arch in args.pairs:
+        lite, tr = Bench(lite_arch, args, workdir), Bench(tr_arch, args, workdir)
+        timed = time_benches([lite, tr], args)
+        for row in rows_of(lite, timed) + rows_of(tr, timed) + pair_rows(lite, tr, timed, args.beam):
             print(row, flush=True)
     if args.bleu_checkpoint:
         print(f"BLEU of the exports ({args.bleu_lines} lines, beam {args.beam}, BPE removed, sacrebleu)")

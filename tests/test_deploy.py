@@ -523,3 +523,31 @@ def test_compressed_checkpoint_exports_and_decodes_like_fairseq(onnx_tools, chec
         src = translator.encode(line)
         expected = _fairseq_translate(model, task.target_dictionary, torch.from_numpy(src), 4, MAX_LEN_B)
         assert translator.search(src, beam=4, max_len_b=MAX_LEN_B) == expected
+
+
+def test_latency_benchmark_compares_a_pair_round_by_round_not_median_against_median():
+    import deploy_latency  # benchmarks/, importable through tests/helpers.py
+
+    # the machine slows 4x in round 2 for Lite and 6x in round 3 for the Transformer: each round's own ratio is 0.5
+    ratios = deploy_latency.paired_ratio([10.0, 40.0, 12.0], 100, [5.0, 20.0, 30.0], 100)
+    assert ratios[1] == pytest.approx(0.5) and ratios[0] == pytest.approx(0.5)
+    # the ratio of the medians would say 20 / 12 = 1.67x: that is what pairing rounds avoids
+    assert ratios[-1] == pytest.approx(2.5)
+
+
+def test_latency_benchmark_pairs_option_prints_lite_over_transformer_per_engine(capsys):
+    import deploy_latency
+
+    argv = ["--pairs", "lite_transformer_tiny=transformer_paper_wmt_128", "--engines", "none", "--repeats", "2",
+            "--sentences", "2", "--steps", "3", "--src-len", "5", "--vocab", "100"]
+    assert deploy_latency.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "lite_transformer_tiny / transformer_paper_wmt_128: Lite/Transformer Mult-Adds/s" in out
+    line = next(line for line in out.splitlines() if line.strip().startswith("fairseq eager") and "greedy" in line)
+    assert re.search(r"greedy \d+\.\d\dx \(\d+\.\d\d-\d+\.\d\d\)   beam 4 \d+\.\d\dx", line), line
+    with pytest.raises(SystemExit):
+        deploy_latency.main(["--pairs", "lite_transformer_tiny"])
+    assert "give LITE=TRANSFORMER" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        deploy_latency.main(["--pairs", "lite_transformer_tiny=nonesuch"])
+    assert "unknown architecture 'nonesuch'" in capsys.readouterr().err
