@@ -34,3 +34,19 @@ def test_latency_table_prints_mult_adds_per_second_and_lite_over_transformer_rat
     assert ratio_line.split()[-2:] == ["0.67x", "2.00x"]
     d = results_to_dict([(lite, base)])[0]
     assert d["greedy_macs_per_s_ratio"] == pytest.approx(2 / 3) and d["beam_macs_per_s_ratio"] == pytest.approx(2.0)
+
+
+def test_latency_table_gives_lite_over_transformer_round_by_round_so_a_drifting_machine_cancels():
+    # Lite's round 2 and the Transformer's round 3 ran slow: two of the three rounds' own ratios are 0.5
+    lite = LatencyRow("lite_x", 100, 10, greedy_ms=12.0, beam_ms=12.0, greedy_min_ms=10.0, beam_min_ms=10.0,
+                      greedy_executed_macs=10 ** 8, beam_executed_macs=10 ** 8,
+                      greedy_rounds_ms=[10.0, 40.0, 12.0], beam_rounds_ms=[10.0, 40.0, 12.0])
+    base = LatencyRow("base_x", 90, 10, greedy_ms=20.0, beam_ms=20.0, greedy_min_ms=5.0, beam_min_ms=5.0,
+                      greedy_executed_macs=10 ** 8, beam_executed_macs=10 ** 8,
+                      greedy_rounds_ms=[5.0, 20.0, 30.0], beam_rounds_ms=[5.0, 20.0, 30.0])
+    text = format_latency([(lite, base)], beam=4, threads=1, repeats=3, src_len=30, steps=30)
+    line = next(line for line in text.splitlines() if "round by round" in line)
+    assert "greedy 0.50x (0.50-2.50)" in line and "beam 4 0.50x (0.50-2.50)" in line
+    d = results_to_dict([(lite, base)])[0]
+    assert d["greedy_macs_per_s_ratio_by_round"] == pytest.approx([0.5, 0.5, 2.5])
+    assert d["greedy_macs_per_s_ratio"] == pytest.approx(20 / 12)  # median against median says Lite is ahead

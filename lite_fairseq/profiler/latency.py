@@ -4,14 +4,15 @@ One translation = the encoder over a ``src_len``-token source, then exactly ``st
 (greedy, or beam search with ``beam`` hypotheses, log-softmax over the vocabulary, top-k, and the reordering of
 the incremental state that fairseq's generator does). The end-of-sentence token is never chosen, so every run
 decodes the same number of steps whatever the (random) weights prefer. Each figure is the median (and the
-minimum) of ``repeats`` timed runs after ``warmup`` untimed ones, the two models' runs interleaved.
+minimum) of ``repeats`` timed runs after ``warmup`` untimed ones, the two models' runs interleaved; Lite's
+Mult-Adds/s over the Transformer's is also given round by round (median and range of the rounds' own ratios).
 Timings are printed, never asserted: they depend on the machine.
 """
 
 import os
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -63,7 +64,15 @@ def translate(built: BuiltModel, src_tokens: torch.Tensor, steps: int, beam: int
 
 def time_translations(builts: Sequence[BuiltModel], src_len: int = 30, steps: int = 30, beam: int = 1,
                       repeats: int = 15, warmup: int = 3, cpu_time: bool = False) -> List[Tuple[float, float]]:
-    """(median, minimum) wall-clock milliseconds of :func:`translate` on one sentence, for each model.
+    """(median, minimum) wall-clock milliseconds of :func:`translate` on one sentence, for each model (the
+    timings of :func:`time_rounds`)."""
+    return [(statistics.median(t), min(t)) for t in time_rounds(builts, src_len, steps, beam, repeats, warmup,
+                                                                 cpu_time)]
+
+
+def time_rounds(builts: Sequence[BuiltModel], src_len: int = 30, steps: int = 30, beam: int = 1,
+                repeats: int = 15, warmup: int = 3, cpu_time: bool = False) -> List[List[float]]:
+    """Milliseconds of each of ``repeats`` runs of :func:`translate` on one sentence, for each model.
 
     The models' runs are interleaved (run 1 of each model, then run 2 of each, ...), so that load from other
     processes on a shared machine falls on all of them alike. A model the caller moved to a GPU runs there, each
@@ -87,7 +96,13 @@ def time_translations(builts: Sequence[BuiltModel], src_len: int = 30, steps: in
             translate(built, src, steps, beam)
             sync()
             times[i].append((clock() - start) * 1e3)
-    return [(statistics.median(t), min(t)) for t in times]
+    return times
+
+
+def round_ratios(lite_ms: Sequence[float], lite_macs: int, base_ms: Sequence[float], base_macs: int) -> List[float]:
+    """Lite's Mult-Adds/s over the baseline's, one ratio per round (the two ran one after the other in that round,
+    so a drift of the machine's speed between rounds cancels), sorted."""
+    return sorted((lite_macs / a) / (base_macs / b) for a, b in zip(lite_ms, base_ms))
 
 
 @dataclass
@@ -103,6 +118,9 @@ class LatencyRow:
     # incremental decoder steps and their output projections (greedy: 1 hypothesis, beam search: ``beam``)
     greedy_executed_macs: int = 0
     beam_executed_macs: int = 0
+    # every timed run, in round order (round i of both models of a pair ran back to back)
+    greedy_rounds_ms: List[float] = field(default_factory=list)
+    beam_rounds_ms: List[float] = field(default_factory=list)
 
     @property
     def greedy_macs_per_s(self) -> float:
@@ -157,10 +175,11 @@ def measure_pairs(pairs: Sequence[Tuple[str, str]], overrides: Sequence[str] = (
         profiles = [profile_model(b, src_len, steps) for b in builts]
         executed = [(executed_macs(b, src_len, steps, 1), executed_macs(b, src_len, steps, beam)) for b in builts]
         torch.set_num_threads(threads)
-        greedy = time_translations(builts, src_len, steps, 1, repeats, warmup, cpu_time)
-        beamed = time_translations(builts, src_len, steps, beam, repeats, warmup, cpu_time)
+        greedy = time_rounds(builts, src_len, steps, 1, repeats, warmup, cpu_time)
+        beamed = time_rounds(builts, src_len, steps, beam, repeats, warmup, cpu_time)
         results.append(tuple(
-            LatencyRow(b.arch, p.macs, p.params_without_embeddings, g[0], bm[0], g[1], bm[1], e[0], e[1])
+            LatencyRow(b.arch, p.macs, p.params_without_embeddings, statistics.median(g), statistics.median(bm),
+                       min(g), min(bm), e[0], e[1], g, bm)
             for b, p, g, bm, e in zip(builts, profiles, greedy, beamed, executed)))
     return results
 
@@ -186,6 +205,16 @@ def format_latency(results, beam: int, threads: int, repeats: int, src_len: int,
         lines.append(f"  {'  ratio Lite / Transformer':<30}{'':>11}{'':>10}{'':>20}{'':>20}"
                      f"{lite.greedy_macs_per_s / base.greedy_macs_per_s:>13.2f}x"
                      f"{lite.beam_macs_per_s / base.beam_macs_per_s:>13.2f}x")
+        if lite.greedy_rounds_ms and base.greedy_rounds_ms:
+            cells = []
+            for kind, lite_ms, base_ms, lite_macs, base_macs in (
+                    ("greedy", lite.greedy_rounds_ms, base.greedy_rounds_ms, lite.greedy_executed_macs,
+                     base.greedy_executed_macs),
+                    (f"beam {beam}", lite.beam_rounds_ms, base.beam_rounds_ms, lite.beam_executed_macs,
+                     base.beam_executed_macs)):
+                r = round_ratios(lite_ms, lite_macs, base_ms, base_macs)
+                cells.append(f"{kind} {statistics.median(r):.2f}x ({r[0]:.2f}-{r[-1]:.2f})")
+            lines.append("    ratio Lite / Transformer, round by round (median, min-max): " + "   ".join(cells))
     lines.append("  (* #Params without embeddings and output projection; Mult-Adds in the paper's convention;"
                  " time ratio > 1: Lite is faster)")
     lines.append("  (GMA/s: billions of Mult-Adds executed per second, output projection included: encoder once, "
@@ -201,5 +230,9 @@ def results_to_dict(results) -> list:
                     "greedy_macs_per_s": {"lite": lite.greedy_macs_per_s, "baseline": base.greedy_macs_per_s},
                     "beam_macs_per_s": {"lite": lite.beam_macs_per_s, "baseline": base.beam_macs_per_s},
                     "greedy_macs_per_s_ratio": lite.greedy_macs_per_s / base.greedy_macs_per_s,
-                    "beam_macs_per_s_ratio": lite.beam_macs_per_s / base.beam_macs_per_s})
+                    "beam_macs_per_s_ratio": lite.beam_macs_per_s / base.beam_macs_per_s,
+                    "greedy_macs_per_s_ratio_by_round": round_ratios(lite.greedy_rounds_ms, lite.greedy_executed_macs,
+                                                                     base.greedy_rounds_ms, base.greedy_executed_macs),
+                    "beam_macs_per_s_ratio_by_round": round_ratios(lite.beam_rounds_ms, lite.beam_executed_macs,
+                                                                   base.beam_rounds_ms, base.beam_executed_macs)})
     return out
