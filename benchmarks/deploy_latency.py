@@ -46,7 +46,7 @@ from lite_fairseq.deploy import export as exporter  # noqa: E402
 from lite_fairseq.deploy.adapter import read_model  # noqa: E402
 from lite_fairseq.deploy.runtime import Translator  # noqa: E402
 from lite_fairseq.profiler.building import ProfilerError, build, infer_task  # noqa: E402
-from lite_fairseq.profiler.latency import PAPER_BUDGET_PAIRS, executed_macs  # noqa: E402
+from lite_fairseq.profiler.latency import PAPER_BUDGET_PAIRS, executed_macs, round_ratios  # noqa: E402
 
 DEFAULT_ARCHS = [arch for pair in PAPER_BUDGET_PAIRS for arch in pair]
 ENGINES = ("executorch", "onnx")
@@ -68,12 +68,6 @@ def _interleaved_ms(fns: Dict[str, Callable[[], object]], repeats: int, warmup: 
             fns[name]()
             times[name].append((clock() - start) * 1e3)
     return times
-
-
-def paired_ratio(lite_ms: List[float], lite_macs: int, tr_ms: List[float], tr_macs: int) -> List[float]:
-    """Lite's Mult-Adds/s over the Transformer's, one ratio per round: both were timed in that round, side by side,
-    so the machine's drift between rounds cancels (returned sorted: median, min, max are at hand)."""
-    return sorted((lite_macs / a) / (tr_macs / b) for a, b in zip(lite_ms, tr_ms))
 
 
 def _sources(vocab: int, lengths: List[int], eos: int, seed: int = 0) -> List[np.ndarray]:
@@ -212,7 +206,7 @@ def pair_rows(lite: Bench, tr: Bench, timed, beam: int) -> List[str]:
         for kind, lite_macs, tr_macs in (("greedy", lite.macs, tr.macs),
                                          (f"beam {beam}", lite.beam_macs[name], tr.beam_macs[name])):
             key = "greedy" if kind == "greedy" else "beam"
-            r = paired_ratio(timed[key][lite.arch, name], lite_macs, timed[key][tr.arch, name], tr_macs)
+            r = round_ratios(timed[key][lite.arch, name], lite_macs, timed[key][tr.arch, name], tr_macs)
             cells.append(f"{kind} {statistics.median(r):.2f}x ({r[0]:.2f}-{r[-1]:.2f})")
         rows.append(f"    {name:<18}" + "   ".join(cells))
     return rows

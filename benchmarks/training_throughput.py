@@ -23,6 +23,7 @@ This measures the model, not fairseq-train's data loading and logging, which cos
 
 import argparse
 import os
+import statistics
 import sys
 import time
 
@@ -36,6 +37,7 @@ from fairseq.criterions.label_smoothed_cross_entropy import label_smoothed_nll_l
 
 from lite_fairseq.models import standalone  # noqa: E402  (importing lite_fairseq registers the architectures)
 from lite_fairseq.profiler import profile_model  # noqa: E402
+from lite_fairseq.profiler.latency import round_ratios  # noqa: E402
 
 # the paper's WMT budgets: Lite presets and the Transformer baselines within 5% of their Mult-Adds
 DEFAULT_PAIRS = [
@@ -92,6 +94,7 @@ class Runner:
         self.batch_macs = self.sentence_macs * batch
         self.time = 0.0
         self.steps = 0
+        self.round_ms = []  # each round's time, in round order (round i of a pair's two models back to back)
 
     def step(self):
         self.optimizer.zero_grad(set_to_none=True)
@@ -113,7 +116,8 @@ class Runner:
         for _ in range(steps):
             self.step()
         self.sync()
-        self.time += time.perf_counter() - start
+        self.round_ms.append((time.perf_counter() - start) * 1e3)
+        self.time += self.round_ms[-1] / 1e3
         self.steps += steps
 
     @property
@@ -186,6 +190,11 @@ def main(argv=None):
                   f"{1000 * r.time / r.steps:>9.1f}{r.macs_per_s / 1e9:>8.2f}{ratio:>17}{mratio:>15}")
     print("(Mult-Adds: the paper's convention, one sentence; GMA/s: forward Mult-Adds per second, output "
           "projection included)")
+    print("Lite/Tr GMA/s round by round (each round's own ratio: a drift of the machine's speed between rounds "
+          "cancels): median (min-max)")
+    for lite, base in runners:
+        r = round_ratios(lite.round_ms, lite.batch_macs, base.round_ms, base.batch_macs)
+        print(f"  {lite.arch + ' / ' + base.arch:<60}{statistics.median(r):.2f}x ({r[0]:.2f}-{r[-1]:.2f})")
 
 
 if __name__ == "__main__":

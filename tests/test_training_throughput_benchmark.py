@@ -1,5 +1,7 @@
 """benchmarks/training_throughput.py: runs a pair side by side and prints words/s and the ratio; bad input refused."""
 
+import re
+
 import pytest
 
 import training_throughput  # benchmarks/, importable through tests/helpers.py
@@ -17,6 +19,10 @@ def test_prints_words_per_second_and_ratio(capsys):
     _assert_ratio_of_rounded(float(lite.split()[-2].rstrip("x")), lite_wps, base_wps, 0.5)
     lite_gmas, base_gmas = float(lite.split()[5]), float(base.split()[5])
     _assert_ratio_of_rounded(float(lite.split()[-1].rstrip("x")), lite_gmas, base_gmas, 0.005)
+    # one round: its own ratio is the whole run's, and the range is that one ratio
+    by_round = next(line for line in out.splitlines() if "lite_transformer_tiny / transformer_paper_wmt_128" in line)
+    median, low, high = (float(x) for x in re.findall(r"(\d+\.\d+)", by_round))
+    assert median == low == high == float(lite.split()[-1].rstrip("x"))
 
 
 def _assert_ratio_of_rounded(ratio, lite, base, half_unit):
