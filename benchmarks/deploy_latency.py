@@ -46,7 +46,7 @@ from lite_fairseq.deploy import export as exporter  # noqa: E402
 from lite_fairseq.deploy.adapter import read_model  # noqa: E402
 from lite_fairseq.deploy.runtime import Translator  # noqa: E402
 from lite_fairseq.profiler.building import ProfilerError, build, infer_task  # noqa: E402
-from lite_fairseq.profiler.latency import PAPER_BUDGET_PAIRS, executed_macs, round_ratios  # noqa: E402
+from lite_fairseq.profiler.latency import PAPER_BUDGET_PAIRS, describe_ratios, executed_macs, round_ratios  # noqa: E402
 
 DEFAULT_ARCHS = [arch for pair in PAPER_BUDGET_PAIRS for arch in pair]
 ENGINES = ("executorch", "onnx")
@@ -175,7 +175,8 @@ def time_benches(benches: List[Bench], args) -> Dict[str, Dict[str, List[float]]
            for n, m in b.runners.items()}
     beam = _interleaved_ms(fns, args.repeats)
     throughput = {}
-    for name in benches[0].runners:  # engine by engine, the benches' runs one after the other
+    names = list(dict.fromkeys(n for b in benches for n in b.runners))  # an export may have failed for one bench
+    for name in names:  # engine by engine, the benches' runs one after the other
         for b in benches:
             if name in b.runners:
                 start = clock()
@@ -203,11 +204,10 @@ def pair_rows(lite: Bench, tr: Bench, timed, beam: int) -> List[str]:
         if name not in tr.runners:
             continue
         cells = []
-        for kind, lite_macs, tr_macs in (("greedy", lite.macs, tr.macs),
-                                         (f"beam {beam}", lite.beam_macs[name], tr.beam_macs[name])):
-            key = "greedy" if kind == "greedy" else "beam"
+        for key, label, lite_macs, tr_macs in (("greedy", "greedy", lite.macs, tr.macs),
+                                               ("beam", f"beam {beam}", lite.beam_macs[name], tr.beam_macs[name])):
             r = round_ratios(timed[key][lite.arch, name], lite_macs, timed[key][tr.arch, name], tr_macs)
-            cells.append(f"{kind} {statistics.median(r):.2f}x ({r[0]:.2f}-{r[-1]:.2f})")
+            cells.append(f"{label} {describe_ratios(r)}")
         rows.append(f"    {name:<18}" + "   ".join(cells))
     return rows
 

@@ -23,7 +23,6 @@ This measures the model, not fairseq-train's data loading and logging, which cos
 
 import argparse
 import os
-import statistics
 import sys
 import time
 
@@ -37,7 +36,7 @@ from fairseq.criterions.label_smoothed_cross_entropy import label_smoothed_nll_l
 
 from lite_fairseq.models import standalone  # noqa: E402  (importing lite_fairseq registers the architectures)
 from lite_fairseq.profiler import profile_model  # noqa: E402
-from lite_fairseq.profiler.latency import round_ratios  # noqa: E402
+from lite_fairseq.profiler.latency import describe_ratios, round_ratios  # noqa: E402
 
 # the paper's WMT budgets: Lite presets and the Transformer baselines within 5% of their Mult-Adds
 DEFAULT_PAIRS = [
@@ -194,7 +193,7 @@ def main(argv=None):
           "cancels): median (min-max)")
     for lite, base in runners:
         r = round_ratios(lite.round_ms, lite.batch_macs, base.round_ms, base.batch_macs)
-        print(f"  {lite.arch + ' / ' + base.arch:<60}{statistics.median(r):.2f}x ({r[0]:.2f}-{r[-1]:.2f})")
+        print(f"  {lite.arch + ' / ' + base.arch:<60}{describe_ratios(r)}")
 
 
 if __name__ == "__main__":

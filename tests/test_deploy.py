@@ -541,3 +541,17 @@ def test_latency_benchmark_pairs_option_prints_lite_over_transformer_per_engine(
     with pytest.raises(SystemExit):
         deploy_latency.main(["--pairs", "lite_transformer_tiny=nonesuch"])
     assert "unknown architecture 'nonesuch'" in capsys.readouterr().err
+
+
+def test_latency_benchmark_pair_times_an_engine_only_one_side_has(onnx_export, capsys):
+    import deploy_latency
+
+    # the export (lite_transformer_tiny) is an engine of the pair's second architecture only
+    vocab = min(len(Path(onnx_export, name).read_text().splitlines()) for name in ("dict.de.txt", "dict.en.txt"))
+    argv = ["--pairs", "transformer_paper_wmt_128=lite_transformer_tiny", "--engines", "none", "--also",
+            f"extra={onnx_export}", "--repeats", "1", "--sentences", "1", "--steps", "2", "--src-len", "4",
+            "--vocab", str(vocab)]
+    assert deploy_latency.main(argv) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^  lite_transformer_tiny\s+extra\s+\d", out, re.M), out
+    assert not re.search(r"^    extra\s+greedy", out, re.M)  # no ratio without a Transformer side

@@ -105,6 +105,11 @@ def round_ratios(lite_ms: Sequence[float], lite_macs: int, base_ms: Sequence[flo
     return sorted((lite_macs / a) / (base_macs / b) for a, b in zip(lite_ms, base_ms))
 
 
+def describe_ratios(ratios: Sequence[float]) -> str:
+    """``median (min-max)`` of :func:`round_ratios`, e.g. ``0.94x (0.89-1.06)``."""
+    return f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})"
+
+
 @dataclass
 class LatencyRow:
     arch: str
@@ -212,8 +217,7 @@ def format_latency(results, beam: int, threads: int, repeats: int, src_len: int,
                      base.greedy_executed_macs),
                     (f"beam {beam}", lite.beam_rounds_ms, base.beam_rounds_ms, lite.beam_executed_macs,
                      base.beam_executed_macs)):
-                r = round_ratios(lite_ms, lite_macs, base_ms, base_macs)
-                cells.append(f"{kind} {statistics.median(r):.2f}x ({r[0]:.2f}-{r[-1]:.2f})")
+                cells.append(f"{kind} {describe_ratios(round_ratios(lite_ms, lite_macs, base_ms, base_macs))}")
             lines.append("    ratio Lite / Transformer, round by round (median, min-max): " + "   ".join(cells))
     lines.append("  (* #Params without embeddings and output projection; Mult-Adds in the paper's convention;"
                  " time ratio > 1: Lite is faster)")
