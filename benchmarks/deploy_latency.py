@@ -48,6 +48,8 @@ from lite_fairseq.deploy.runtime import Translator  # noqa: E402
 from lite_fairseq.profiler.building import ProfilerError, build, infer_task  # noqa: E402
 from lite_fairseq.profiler.latency import PAPER_BUDGET_PAIRS, describe_ratios, executed_macs, round_ratios  # noqa: E402
 
+from generate_throughput import parse_pair  # noqa: E402  (benchmarks/, beside this script)
+
 DEFAULT_ARCHS = [arch for pair in PAPER_BUDGET_PAIRS for arch in pair]
 ENGINES = ("executorch", "onnx")
 clock = time.perf_counter  # time.process_time with --cpu-time
@@ -126,14 +128,6 @@ def _named_dir(text: str):
     if not sep or not name or not os.path.isfile(os.path.join(directory, "manifest.json")):
         raise argparse.ArgumentTypeError(f"{text!r}: give NAME=DIR, DIR an export directory with a manifest.json")
     return name, directory
-
-
-def _pair(text: str):
-    lite, sep, tr = text.partition("=")
-    if not sep or not lite or not tr:
-        raise argparse.ArgumentTypeError(f"{text!r}: give LITE=TRANSFORMER, two architectures, e.g. "
-                                         f"{'='.join(PAPER_BUDGET_PAIRS[0])}")
-    return lite, tr
 
 
 def _program_mb(translator: Translator) -> float:
@@ -238,7 +232,7 @@ def main(argv=None) -> int:
     parser.add_argument("--archs", nargs="*", default=None,
                         help="architectures timed one at a time (default: the paper's WMT pairs, unless --pairs is "
                              "given; none: only the BLEU comparison)")
-    parser.add_argument("--pairs", nargs="+", default=[], type=_pair, metavar="LITE=TRANSFORMER",
+    parser.add_argument("--pairs", nargs="+", default=[], type=parse_pair, metavar="LITE=TRANSFORMER",
                         help="time both architectures of each pair together, every engine of both taken in turn in "
                              "one loop, and print Lite/Transformer Mult-Adds/s per engine as the median of the "
                              "rounds' ratios (a machine whose speed drifts between minutes skews ratios of "

@@ -46,7 +46,8 @@ WMT_PAIRS = [
 def parse_pair(text):
     lite, sep, base = text.partition("=")
     if not sep or not lite or not base:
-        raise argparse.ArgumentTypeError(f"expected LITE_ARCH=TRANSFORMER_ARCH, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected LITE_ARCH=TRANSFORMER_ARCH, got {text!r}: give LITE=TRANSFORMER, "
+                                         f"two architectures, e.g. {'='.join(WMT_PAIRS[0])}")
     return lite, base
 
 

@@ -38,6 +38,8 @@ from lite_fairseq.models import standalone  # noqa: E402  (importing lite_fairse
 from lite_fairseq.profiler import profile_model  # noqa: E402
 from lite_fairseq.profiler.latency import describe_ratios, round_ratios  # noqa: E402
 
+from generate_throughput import parse_pair  # noqa: E402  (benchmarks/, beside this script)
+
 # the paper's WMT budgets: Lite presets and the Transformer baselines within 5% of their Mult-Adds
 DEFAULT_PAIRS = [
     ("lite_transformer_wmt_200", "transformer_paper_wmt_128"),
@@ -51,13 +53,6 @@ IWSLT_PAIRS = [
     ("lite_transformer_iwslt_de_en_320", "transformer_paper_iwslt_240"),
 ]
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-
-
-def parse_pair(text):
-    lite, sep, base = text.partition("=")
-    if not sep or not lite or not base:
-        raise argparse.ArgumentTypeError(f"expected LITE_ARCH=TRANSFORMER_ARCH, got {text!r}")
-    return lite, base
 
 
 class Runner:
@@ -91,7 +86,6 @@ class Runner:
         self.pad = d.pad()
         self.words = self.target.numel()
         self.batch_macs = self.sentence_macs * batch
-        self.time = 0.0
         self.steps = 0
         self.round_ms = []  # each round's time, in round order (round i of a pair's two models back to back)
 
@@ -116,8 +110,12 @@ class Runner:
             self.step()
         self.sync()
         self.round_ms.append((time.perf_counter() - start) * 1e3)
-        self.time += self.round_ms[-1] / 1e3
         self.steps += steps
+
+    @property
+    def time(self):
+        """Seconds of all timed rounds."""
+        return sum(self.round_ms) / 1e3
 
     @property
     def words_per_s(self):
