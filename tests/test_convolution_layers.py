@@ -10,6 +10,7 @@ from fairseq.modules.dynamic_convolution import DynamicConv1dTBC
 from fairseq.modules.lightweight_convolution import LightweightConv1dTBC
 
 from lite_fairseq import kernels
+from lite_fairseq.kernels.dropout_cpu import drop_threshold, field_bits, random_fields
 from lite_fairseq.kernels.dynamic_conv_torch import dynamic_conv_torch, softmax_over_taps
 from lite_fairseq.modules import (BranchSpec, ConvBranch, DynamicConvTBC, LayerConfig, LightweightConvTBC,
                                   LiteDecoderLayer, LiteEncoderLayer, LongShortRangeAttention, conv_padding)
@@ -188,8 +189,8 @@ def test_incremental_state_needs_a_causal_convolution():
 
 def test_weight_dropout_drops_kernel_taps_in_training_only():
     """DropConnect on the normalised kernels: in training, taps zeroed and the rest scaled by 1/(1-p); in eval, the
-    plain softmax kernels. On the CPU the mask is the documented draw of kernels.conv_cpu_logits (31-bit integers
-    in the logits' T x B x H x K layout, a tap kept when its draw is at least round(p * 2**31)), reproduced here."""
+    plain softmax kernels. On the CPU the mask is the documented draw of kernels.conv_cpu_logits (the layers'
+    dropout fields in B x H x K x T order, a tap kept when its field is at least the threshold), reproduced here."""
     conv = DynamicConvTBC(8, 7, 3, 2, weight_dropout=0.5, backend="torch")
     x = torch.randn(10, 2, 8, generator=torch.Generator().manual_seed(0))
     x_bct = x.permute(1, 2, 0)
@@ -199,8 +200,8 @@ def test_weight_dropout_drops_kernel_taps_in_training_only():
         torch.manual_seed(1)
         trained = conv.train()(x)
         torch.manual_seed(1)
-        draws = torch.empty(10, 2, 2, 7, dtype=torch.int32).random_().permute(1, 2, 3, 0)  # B x H x K x T view
-        dropped = weight * (draws >= round(0.5 * 2**31)) / (1 - 0.5)
+        draws = random_fields(2 * 2 * 7 * 10, field_bits(0.5)).view(2, 2, 7, 10)  # B x H x K x T
+        dropped = weight * (draws >= drop_threshold(0.5, field_bits(0.5))) / (1 - 0.5)
         assert 0.3 < float((dropped == 0).float().mean()) < 0.7
         torch.testing.assert_close(trained, dynamic_conv_torch(x_bct, dropped, 3).permute(2, 0, 1))
 

@@ -4,9 +4,9 @@ product in one autograd function (what :func:`lite_fairseq.kernels.dynamic_conv_
 Same meaning as ``F.dropout(softmax(logits, dim=2), p, training)`` followed by the band convolution of
 :mod:`.conv_cpu`, in fewer passes over ``B x H x K x T`` tensors:
 
-* the DropConnect mask is one draw of 31-bit random integers compared with ``round(p * 2**31)`` (each tap kept
-  with probability ``1 - p`` independently, as ``F.dropout`` does, to 2**-31; about half the time of
-  ``bernoulli_``), ANDed with the taps that can touch the sequence;
+* the DropConnect mask is the layers' dropout draw (:mod:`.dropout_cpu`: 16- or 32-bit fields of numpy's PCG64
+  integers compared with a threshold, each tap kept with probability ``1 - p`` independently, as ``F.dropout``
+  does), ANDed with the taps that can touch the sequence;
 * the kept softmax values are written straight into the band matrices' diagonals (no dropped-weight tensor),
   and the ``1 / (1 - p)`` scale rides on the matrix products (``alpha`` of ``baddbmm``);
 * the backward pass reads the kept weights back from the band: with ``w = y * keep``, the logits' gradient is
@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from .conv_cpu import (_diagonals, band_backward, band_forward, choose_dynamic_path, chunk_length, dynamic_conv_cpu,
                        trim_taps)
+from .dropout_cpu import drop_threshold, field_bits, random_fields
 from .dynamic_conv_torch import softmax_over_taps
 
 
@@ -38,14 +39,14 @@ def _valid_taps(K: int, T: int, padding_l: int, device) -> torch.Tensor:
 def keep_mask(y: torch.Tensor, p: float, lo: int, K: int, padding_l: int) -> torch.Tensor:
     """Bool mask (broadcastable to ``B x H x K x T``) of the taps ``lo .. lo+K-1`` of ``y`` that are kept (each with
     probability ``1 - p``) and can touch the sequence."""
-    T = y.shape[3]
+    B, H, _, T = y.shape
     valid = _valid_taps(K, T, padding_l, y.device).view(1, 1, K, T)
     if p <= 0.0:
         return valid
     if p >= 1.0:
         return torch.zeros((1, 1, K, T), dtype=torch.bool, device=y.device)
-    draws = torch.empty_like(y, dtype=torch.int32).random_()  # uniform on [0, 2**31), y's own layout
-    keep = draws.narrow(2, lo, K) >= int(round(p * 2**31))
+    bits = field_bits(p)
+    keep = random_fields(B * H * K * T, bits).view(B, H, K, T) >= drop_threshold(p, bits)
     every_tap_valid = K == 1 and padding_l == 0  # otherwise the first or the last step has a tap outside
     return keep if every_tap_valid else keep & valid
 

@@ -1,4 +1,5 @@
-"""kernels.dropout: F.dropout's meaning with a cheaper random draw on the CPU (two elements per 64-bit draw)."""
+"""kernels.dropout: F.dropout's meaning with a cheaper random draw on the CPU (four 16-bit fields per 64-bit integer,
+or two 32-bit ones where 16 bits cannot resolve p)."""
 
 import math
 
@@ -7,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from lite_fairseq import kernels
-from lite_fairseq.kernels.dropout_cpu import drop_threshold
+from lite_fairseq.kernels.dropout_cpu import MAX_RELATIVE_ERROR, drop_threshold, field_bits
 from lite_fairseq.modules import Dropout
 
 
@@ -16,20 +17,40 @@ def _dropped(seed, x, p):
     return kernels.dropout(x, p)
 
 
-@pytest.mark.parametrize("p", [0.03, 0.1, 0.5, 0.9])
-def test_each_element_is_dropped_with_probability_p_in_both_halves_of_a_draw(p):
-    n = 400_000
+@pytest.mark.parametrize("p,fields", [(0.03, 4), (0.1, 4), (0.5, 4), (0.9, 4), (0.001, 2), (0.9993, 2)])
+def test_each_element_is_dropped_with_probability_p_in_every_field_of_an_integer(p, fields):
+    assert 64 // field_bits(p) == fields
+    n = 800_000
     y = _dropped(0, torch.ones(n), p)
-    sigma = math.sqrt(p * (1 - p) / (n // 2))
-    for half in (y[0::2], y[1::2]):  # the low and the high 32 bits of each 64-bit draw
-        assert abs((half == 0).double().mean().item() - p) < 6 * sigma
+    sigma = math.sqrt(p * (1 - p) / (n // fields))
+    for k in range(fields):  # the k-th 16- or 32-bit field of each 64-bit integer
+        assert abs((y[k::fields] == 0).double().mean().item() - p) < 6 * sigma
 
 
-def test_neighbouring_elements_are_dropped_independently():
-    n, p = 400_000, 0.5
+@pytest.mark.parametrize("p", [0.5, 0.9993])
+def test_neighbouring_elements_are_dropped_independently(p):
+    n = 800_000
     dropped = (_dropped(1, torch.ones(n), p) == 0).double()
-    both = (dropped[0::2] * dropped[1::2]).mean().item()  # the two halves of one draw
-    assert abs(both - p * p) < 6 * math.sqrt(p * p * (1 - p * p) / (n // 2))
+    for a, b in ((0, 1), (1, 2), (2, 3), (3, 4)):  # fields of one integer, and the last and first of two
+        both = (dropped[a::4][: n // 4 - 1] * dropped[b::4][: n // 4 - 1]).mean().item()
+        assert abs(both - p * p) < 6 * math.sqrt(p * p * (1 - p * p) / (n // 4))
+
+
+@pytest.mark.parametrize("p", [0.01, 0.03, 0.1, 0.3, 0.5, 0.99, 0.004, 0.001, 1e-6, 0.9993, 1 - 1e-9])
+def test_sixteen_bit_fields_only_where_they_give_p_to_a_thousandth_of_itself(p):
+    bits = field_bits(p)
+    realised = (drop_threshold(p, bits) + 2 ** (bits - 1)) / 2 ** bits
+    assert abs(realised - p) <= MAX_RELATIVE_ERROR * min(p, 1 - p) or bits == 32
+    assert (bits == 16) == (p in (0.01, 0.03, 0.1, 0.3, 0.5, 0.99, 0.004))
+
+
+def test_each_call_draws_a_fresh_mask_from_torchs_generator():
+    torch.manual_seed(12)
+    x = torch.ones(10_000)
+    first, second = kernels.dropout(x, 0.3), kernels.dropout(x, 0.3)
+    assert not torch.equal(first, second)  # one layer's mask is not the next layer's
+    torch.manual_seed(12)
+    assert torch.equal(kernels.dropout(x, 0.3), first) and torch.equal(kernels.dropout(x, 0.3), second)
 
 
 def test_kept_elements_are_scaled_by_one_over_keep_probability_and_dropped_ones_are_zero():
@@ -81,9 +102,10 @@ def test_odd_element_counts_and_empty_tensors():
     assert _dropped(9, torch.ones(0, 4), 0.5).shape == (0, 4)
 
 
-def test_threshold_never_leaves_int32():
-    assert drop_threshold(1 - 1e-12) == 2 ** 31 - 1
-    assert drop_threshold(1e-12) == -(2 ** 31)
+@pytest.mark.parametrize("bits", [16, 32])
+def test_threshold_never_leaves_its_field(bits):
+    assert drop_threshold(1 - 1e-12, bits) == 2 ** (bits - 1) - 1
+    assert drop_threshold(1e-12, bits) == -(2 ** (bits - 1))
 
 
 @pytest.mark.parametrize("p", [-0.1, 1.5, float("nan")])
@@ -110,11 +132,13 @@ def test_module_is_fairseq_dropout_in_training_eval_and_retain_dropout():
 
 
 def test_on_the_cpu_it_replaces_bernoulli():
-    # the draw is integer random_ on the CPU, not F.dropout's bernoulli_: the reason this kernel exists
-    with torch.profiler.profile() as prof:
+    # the mask comes from numpy's PCG64, not F.dropout's bernoulli_ (nor torch's own integer draw over every
+    # element): the reason this kernel exists
+    with torch.profiler.profile(record_shapes=True) as prof:
         kernels.dropout(torch.randn(100, 100), 0.1)
-    names = {e.name for e in prof.events()}
-    assert "aten::bernoulli_" not in names and "aten::random_" in names
+    assert "aten::bernoulli_" not in {e.name for e in prof.events()}
+    draws = [e.input_shapes[0] for e in prof.events() if e.name == "aten::random_"]
+    assert draws == [[]]  # torch's generator draws one seed, not the mask
     with torch.profiler.profile() as prof:
         F.dropout(torch.randn(100, 100), 0.1)
     assert "aten::bernoulli_" in {e.name for e in prof.events()}
