@@ -15,7 +15,7 @@ from torch import Tensor
 
 from .config import LayerConfig
 from . import fast_step
-from .dropout import Dropout
+from .dropout import Dropout, use_plugin_dropout
 from .fast_step import STATE_KEY, encoder_attention_step, eval_dropout, layer_norm_rows, linear_rows, use_encoder_step
 from .lsra import ConvBranch, LongShortRangeAttention
 
@@ -103,9 +103,10 @@ class LiteDecoderLayer(nn.Module):
             self.encoder_attn = None
             self.encoder_attn_residual = None
         else:
-            self.encoder_attn = MultiheadAttention(
+            # fairseq's step-by-step path (static keys), so its own dropout_module drops the attention weights
+            self.encoder_attn = use_plugin_dropout(MultiheadAttention(
                 cfg.embed_dim, encoder_attention_heads, kdim=encoder_embed_dim, vdim=encoder_embed_dim,
-                dropout=cfg.attention_dropout, encoder_decoder_attention=True)
+                dropout=cfg.attention_dropout, encoder_decoder_attention=True))
             self.encoder_attn_residual = ResidualNorm(cfg.embed_dim, cfg.normalize_before, cfg.dropout)
         self.ffn = FeedForward(cfg)
         self.ffn_residual = ResidualNorm(cfg.embed_dim, cfg.normalize_before, cfg.dropout)

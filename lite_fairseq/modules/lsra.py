@@ -16,6 +16,7 @@ from torch import Tensor
 
 from .config import BranchSpec, LayerConfig
 from .convolution import DynamicConvTBC, LightweightConvTBC
+from .dropout import attention_dropout_path, use_plugin_dropout
 from .fast_step import FusedQKV, linear_rows, self_attention_rows, self_attention_step, use_fast_step
 
 CONV_CLASSES = {"lightweight": LightweightConvTBC, "dynamic": DynamicConvTBC}
@@ -90,7 +91,8 @@ class LongShortRangeAttention(nn.Module):
         self.branches = nn.ModuleList()
         for spec in self.specs:
             if spec.is_attention:
-                branch = MultiheadAttention(spec.dim, spec.heads, dropout=cfg.attention_dropout, self_attention=True)
+                branch = use_plugin_dropout(MultiheadAttention(spec.dim, spec.heads, dropout=cfg.attention_dropout,
+                                                               self_attention=True))
             else:
                 branch = ConvBranch(cfg, spec)
             self.branches.append(branch)
@@ -111,9 +113,10 @@ class LongShortRangeAttention(nn.Module):
                                                    need_weights):
                 out = self_attention_step(branch, fused, part, incremental_state)
             elif spec.is_attention:
-                out, weights = branch(query=part, key=part, value=part, key_padding_mask=key_padding_mask,
-                                      incremental_state=incremental_state, need_weights=need_weights,
-                                      attn_mask=attn_mask)
+                with attention_dropout_path(branch, part):
+                    out, weights = branch(query=part, key=part, value=part, key_padding_mask=key_padding_mask,
+                                          incremental_state=incremental_state, need_weights=need_weights,
+                                          attn_mask=attn_mask)
                 if attn is None:
                     attn = weights
             else:
