@@ -321,13 +321,17 @@ def _scored_hypotheses(stdout):
 
 @pytest.mark.slow  # decodes through the command line
 def test_generate_with_cpu_int8_torchao_is_close_to_fp32(trained_checkpoint, tiny_data_bin, run_cli):
+    # The tiny model (a few updates) ranks its hypotheses by near ties, so which one wins can change with int8's
+    # rounding: the check is the log-probability int8 gives the same translations (the references, scored).
+    int8 = "{'cpu_int8': 'torchao'}"
+    fp32_scores = _scored_hypotheses(_generate(run_cli, tiny_data_bin, trained_checkpoint, "--score-reference").stdout)
+    int8_scores = _scored_hypotheses(_generate(run_cli, tiny_data_bin, trained_checkpoint, "--score-reference",
+                                               "--model-overrides", int8).stdout)
+    assert sorted(int8_scores) == sorted(fp32_scores) and len(fp32_scores) > 0
+    assert max(abs(int8_scores[i][0] - fp32_scores[i][0]) for i in fp32_scores) < 0.05
     fp32 = _scored_hypotheses(_generate(run_cli, tiny_data_bin, trained_checkpoint).stdout)
-    run = _generate(run_cli, tiny_data_bin, trained_checkpoint, "--model-overrides", "{'cpu_int8': 'torchao'}")
-    int8 = _scored_hypotheses(run.stdout)
-    assert sorted(int8) == sorted(fp32) and len(fp32) > 0
-    same = sum(int8[i][1] == fp32[i][1] for i in fp32)
-    assert same >= 0.8 * len(fp32), f"only {same} of {len(fp32)} translations unchanged by int8"
-    assert max(abs(int8[i][0] - fp32[i][0]) for i in fp32 if int8[i][1] == fp32[i][1]) < 0.1
+    run = _generate(run_cli, tiny_data_bin, trained_checkpoint, "--model-overrides", int8)
+    assert sorted(_scored_hypotheses(run.stdout)) == sorted(fp32)  # a hypothesis for every sentence
     assert "torch.ao.quantization is deprecated" not in run.stderr
 
 
