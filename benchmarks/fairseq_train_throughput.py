@@ -4,6 +4,8 @@ and number of updates; words/s read from fairseq-train's own log (``wps``), Mult
     python benchmarks/fairseq_train_throughput.py      # lite_transformer_wmt_200 vs transformer_paper_wmt_128
     python benchmarks/fairseq_train_throughput.py --pair lite_transformer_iwslt_de_en_160=transformer_paper_iwslt_128
     python benchmarks/fairseq_train_throughput.py --before ../old-checkout  # also train Lite with older code
+    python benchmarks/fairseq_train_throughput.py --pair lite_transformer_wmt_408=transformer_paper_wmt_256 \
+        --pair lite_transformer_wmt_496=transformer_paper_wmt_320   # several pairs, one after the other
 
 The script writes ``--sentences`` random sentence pairs (lengths drawn as in generate_throughput.py, vocabulary of
 ``--vocab`` words) into a temporary directory, binarises them with ``fairseq-preprocess --joined-dictionary``, then
@@ -94,8 +96,9 @@ def macs_per_word(arch, dict_size):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--pair", type=parse_pair, default=("lite_transformer_wmt_200", "transformer_paper_wmt_128"),
-                   metavar="LITE=TRANSFORMER")
+    p.add_argument("--pair", type=parse_pair, action="append", metavar="LITE=TRANSFORMER",
+                   help="repeat for several pairs, run one after the other (default: "
+                        "lite_transformer_wmt_200=transformer_paper_wmt_128)")
     p.add_argument("--sentences", type=int, default=2000)
     p.add_argument("--vocab", type=int, default=8000, help="words of the synthetic corpus (8000)")
     p.add_argument("--max-tokens", type=int, default=4096)
@@ -107,17 +110,22 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.updates <= args.skip:
         p.error("--updates must be larger than --skip")
-    lite, base = args.pair
+    with tempfile.TemporaryDirectory() as tmp:
+        data, dict_size = write_corpus(tmp, args.sentences, args.vocab)
+        for lite, base in args.pair or [("lite_transformer_wmt_200", "transformer_paper_wmt_128")]:
+            run_pair(args, data, dict_size, lite, base)
+
+
+def run_pair(args, data, dict_size, lite, base):
+    """Train ``lite`` and ``base`` (and Lite with ``--before``'s code) in turn on ``data``; print the table."""
     runs = [("Lite", lite, REPO), ("Transformer", base, REPO)]
     if args.before:
         runs.append(("Lite, --before code", lite, os.path.abspath(args.before)))
     load_before = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory() as tmp:
-        data, dict_size = write_corpus(tmp, args.sentences, args.vocab)
-        wps = {label: [] for label, _, _ in runs}
-        for i in range(args.rounds):
-            for label, arch, code in (runs if i % 2 == 0 else runs[::-1]):
-                wps[label] += train_wps(data, arch, code, args)
+    wps = {label: [] for label, _, _ in runs}
+    for i in range(args.rounds):
+        for label, arch, code in (runs if i % 2 == 0 else runs[::-1]):
+            wps[label] += train_wps(data, arch, code, args)
     per_word = {lite: macs_per_word(lite, dict_size), base: macs_per_word(base, dict_size)}
     print(f"\nfairseq-train on the CPU (OMP_NUM_THREADS={args.threads}): {args.sentences} synthetic sentence pairs, "
           f"dictionary {dict_size}, --max-tokens {args.max_tokens}, {args.rounds} x {args.updates} updates per "
@@ -131,7 +139,7 @@ def main(argv=None):
         gmas = w * per_word[arch] / 1e9
         base_gmas = base_wps * per_word[base] / 1e9
         print(f"{label:<22}{arch:<34}{w:>9.0f}{per_word[arch] / 1e6:>9.2f}M{gmas:>8.2f}{w / base_wps:>23.2f}x"
-              f"{gmas / base_gmas:>7.2f}x")
+              f"{gmas / base_gmas:>7.2f}x", flush=True)
     print("(GMA/s: forward Mult-Adds per second, output projection included, = words/s x Mult-Adds per target word)")
 
 

@@ -191,7 +191,7 @@ def main(argv=None):
           "cancels): median (min-max)")
     for lite, base in runners:
         r = round_ratios(lite.round_ms, lite.batch_macs, base.round_ms, base.batch_macs)
-        print(f"  {lite.arch + ' / ' + base.arch:<60}{describe_ratios(r)}")
+        print(f"  {lite.arch + ' / ' + base.arch:<64} {describe_ratios(r)}")
 
 
 if __name__ == "__main__":
