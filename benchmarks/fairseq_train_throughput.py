@@ -4,7 +4,7 @@ and number of updates; words/s read from fairseq-train's own log (``wps``), Mult
     python benchmarks/fairseq_train_throughput.py      # lite_transformer_wmt_200 vs transformer_paper_wmt_128
     python benchmarks/fairseq_train_throughput.py --pair lite_transformer_iwslt_de_en_160=transformer_paper_iwslt_128
     python benchmarks/fairseq_train_throughput.py --before ../old-checkout  # also train Lite with older code
-    python benchmarks/fairseq_train_throughput.py --pair lite_transformer_wmt_408=transformer_paper_wmt_256 \
+    python benchmarks/fairseq_train_throughput.py --pair lite_transformer_wmt_408=transformer_paper_wmt_256 \\
         --pair lite_transformer_wmt_496=transformer_paper_wmt_320   # several pairs, one after the other
 
 The script writes ``--sentences`` random sentence pairs (lengths drawn as in generate_throughput.py, vocabulary of
@@ -36,7 +36,7 @@ from lite_fairseq.profiler.building import build  # noqa: E402
 from lite_fairseq.profiler.counting import profile_model  # noqa: E402
 
 sys.path.insert(0, os.path.join(REPO, "benchmarks"))
-from generate_throughput import parse_pair, source_lengths  # noqa: E402
+from generate_throughput import WMT_PAIRS, parse_pair, source_lengths  # noqa: E402
 
 TRAIN_ARGS = ["--optimizer", "adam", "--adam-betas", "(0.9, 0.98)", "--lr", "0.0005", "--lr-scheduler",
               "inverse_sqrt", "--warmup-updates", "100", "--criterion", "label_smoothed_cross_entropy",
@@ -98,7 +98,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--pair", type=parse_pair, action="append", metavar="LITE=TRANSFORMER",
                    help="repeat for several pairs, run one after the other (default: "
-                        "lite_transformer_wmt_200=transformer_paper_wmt_128)")
+                        f"{'='.join(WMT_PAIRS[0])})")
     p.add_argument("--sentences", type=int, default=2000)
     p.add_argument("--vocab", type=int, default=8000, help="words of the synthetic corpus (8000)")
     p.add_argument("--max-tokens", type=int, default=4096)
@@ -112,7 +112,7 @@ def main(argv=None):
         p.error("--updates must be larger than --skip")
     with tempfile.TemporaryDirectory() as tmp:
         data, dict_size = write_corpus(tmp, args.sentences, args.vocab)
-        for lite, base in args.pair or [("lite_transformer_wmt_200", "transformer_paper_wmt_128")]:
+        for lite, base in args.pair or WMT_PAIRS[:1]:
             run_pair(args, data, dict_size, lite, base)
 
 
