@@ -76,13 +76,10 @@ def attention_modules(model) -> List[List[torch.nn.Module]]:
 @contextlib.contextmanager
 def _record_head_weights(modules: Sequence[torch.nn.Module], store: Dict[int, Tensor]):
     """While active, each module's forward is asked for per-head weights, which are stored by module index."""
-    handles, saved = [], []
-    for k, module in enumerate(modules):
-        # fairseq's fast path (torch's multi_head_attention_forward) averages the heads; the checked path keeps
-        # them. Skipping the embed-dim check is what routes the call there; it changes no arithmetic.
-        saved.append(module.skip_embed_dim_check)
-        module.skip_embed_dim_check = True
+    from lite_fairseq.modules import module_path
 
+    handles = []
+    for k, module in enumerate(modules):
         def pre_hook(mod, args, kwargs):
             kwargs = dict(kwargs)
             kwargs["need_weights"] = True
@@ -95,12 +92,12 @@ def _record_head_weights(modules: Sequence[torch.nn.Module], store: Dict[int, Te
         handles.append(module.register_forward_pre_hook(pre_hook, with_kwargs=True))
         handles.append(module.register_forward_hook(hook, with_kwargs=True))
     try:
-        yield
+        # fairseq's fused path averages the heads; its step-by-step path keeps them (same arithmetic)
+        with module_path(modules):
+            yield
     finally:
         for h in handles:
             h.remove()
-        for module, flag in zip(modules, saved):
-            module.skip_embed_dim_check = flag
 
 
 @torch.no_grad()

@@ -6,6 +6,7 @@ Read top-down: :mod:`.config` (what a layer is made of) -> :mod:`.layers` (encod
 (:mod:`lite_fairseq.models.lite_transformer_options`).
 """
 
+from .attention_path import module_path, use_module_path
 from .config import ATTENTION, BRANCH_TYPES, CONV_TYPES, BranchSpec, LayerConfig, check_branch_widths
 from .convolution import DepthwiseConvTBC, DynamicConvTBC, LightweightConvTBC
 from .dropout import Dropout
@@ -15,5 +16,6 @@ from .lsra import ConvBranch, LongShortRangeAttention, conv_padding
 __all__ = [
     "ATTENTION", "BRANCH_TYPES", "CONV_TYPES", "BranchSpec", "ConvBranch", "DepthwiseConvTBC", "Dropout",
     "DynamicConvTBC", "FeedForward", "LayerConfig", "LightweightConvTBC", "LiteDecoderLayer", "LiteEncoderLayer",
-    "LongShortRangeAttention", "ResidualNorm", "check_branch_widths", "conv_padding",
+    "LongShortRangeAttention", "ResidualNorm", "check_branch_widths", "conv_padding", "module_path",
+    "use_module_path",
 ]

@@ -5,7 +5,8 @@ a cheaper random draw than ``bernoulli_`` on the CPU with the same distribution.
 fairseq's :class:`~fairseq.modules.MultiheadAttention` drops attention weights in two places: its own step-by-step
 path applies its ``dropout_module`` (which :func:`use_plugin_dropout` makes a :class:`Dropout`), while its fast path
 hands the probability to torch's fused ``multi_head_attention_forward``, whose CPU dropout draws ``bernoulli_`` per
-weight. :func:`attention_dropout_path` sends a call that drops attention weights on the CPU down the first path.
+weight. :func:`attention_dropout_path` sends a call that drops attention weights on the CPU down the first path
+(:mod:`.attention_path`).
 """
 
 import contextlib
@@ -15,6 +16,8 @@ from fairseq.modules.fairseq_dropout import FairseqDropout
 from torch import Tensor
 
 from lite_fairseq import kernels
+
+from .attention_path import module_path
 
 
 class Dropout(FairseqDropout):
@@ -35,16 +38,11 @@ def use_plugin_dropout(mha: MultiheadAttention) -> MultiheadAttention:
 @contextlib.contextmanager
 def attention_dropout_path(mha: MultiheadAttention, x: Tensor):
     """While active, a call of ``mha`` that drops attention weights on the CPU (in training, or with
-    ``--retain-dropout``) takes fairseq's step-by-step path and so its ``dropout_module``. Skipping the embed-dim
-    check is what routes the call there (as in :mod:`lite_fairseq.analysis.attention_maps`); the arithmetic is the
-    same but for the mask's draw. Any other call, and a module that skips the check already, is left alone."""
+    ``--retain-dropout``) takes fairseq's step-by-step path (:mod:`.attention_path`) and so its ``dropout_module``;
+    the arithmetic is the same but for the mask's draw. Any other call is left on the path it would take."""
     drop = mha.dropout_module
-    active = drop.p > 0 and (mha.training or drop.apply_during_inference) and x.device.type == "cpu"
-    if not active or mha.skip_embed_dim_check:
+    if drop.p > 0 and (mha.training or drop.apply_during_inference) and x.device.type == "cpu":
+        with module_path([mha]):
+            yield
+    else:
         yield
-        return
-    mha.skip_embed_dim_check = True
-    try:
-        yield
-    finally:
-        mha.skip_embed_dim_check = False

@@ -13,9 +13,8 @@
 
 fairseq's :class:`~fairseq.modules.MultiheadAttention` hands its projection weights straight to
 ``F.multi_head_attention_forward`` when it can, which neither kind of quantised layer serves (torchao's
-``Int8Tensor`` lacks the ``aten.t`` it needs); its ``skip_embed_dim_check`` flag (meant for exactly this kind of
-change, see its source) makes it call the projection modules instead, so it is set on every attention module of a
-model that is converted.
+``Int8Tensor`` lacks the ``aten.t`` it needs); its step-by-step path (:mod:`.attention_path`) calls the projection
+modules instead, so every attention module of a model that is converted is sent down that path.
 
 At generate time: ``fairseq-generate ... --cpu --model-overrides "{'cpu_int8': True}"`` (the default
 implementation) or ``"{'cpu_int8': 'torchao'}"`` (lite_transformer models;
@@ -31,6 +30,8 @@ from typing import Dict, Optional
 import torch
 import torch.nn as nn
 from fairseq.modules import MultiheadAttention
+
+from .attention_path import use_module_path
 
 CPU_INT8_OPTION = "cpu_int8"
 INT8_IMPLS = ("torch.ao", "torchao")
@@ -107,7 +108,7 @@ def quantize_dynamic_for_cpu(model: nn.Module, impl: str = DEFAULT_INT8_IMPL) ->
     _check_cpu_float32(model)
     for module in model.modules():
         if isinstance(module, MultiheadAttention):
-            module.skip_embed_dim_check = True  # call q/k/v/out_proj as modules (see the module docstring)
+            use_module_path(module)  # call q/k/v/out_proj as modules (see the module docstring)
     model.eval()
     if impl == "torchao":
         _quantize_torchao(model)
