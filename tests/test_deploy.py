@@ -1,6 +1,7 @@
 """On-device deployment (issue 14): lite-fairseq-export writes ExecuTorch / ONNX programs whose decoding, by the
 standalone runtime, gives fairseq-generate's hypotheses; damaged exports and unsupported models are refused."""
 
+import io
 import json
 import re
 import shutil
@@ -429,6 +430,34 @@ def test_onnx_export_of_built_models_decodes_like_sequence_generator(onnx_tools,
     for beam in (1, 4):
         ours = translator.search(src.numpy(), beam=beam, max_len_b=10)
         assert ours == _fairseq_translate(model, dictionary, src, beam, 10)
+
+
+def test_a_hypothesis_cut_by_the_exports_max_target_len_is_flagged_on_stderr(onnx_tools, tmp_path, monkeypatch,
+                                                                             capsys):
+    """The export holds 8 target positions (hypotheses of at most 7 tokens). Where --max-len-b allows more, a
+    hypothesis that reaches the limit may be shorter than fairseq's: the runtime still prints it (one output line
+    per input line) and warns naming the line and the --max-target-len to export with; within the limit, no
+    warning. The untrained model never ends before the limit."""
+    from lite_fairseq.deploy import runtime
+
+    dictionary = make_dictionary(40)
+    model = build_model("lite_transformer_tiny", list(map(str, SMALL)), dictionary=dictionary).eval()
+    spec = read_model(model, parse_model_args("lite_transformer_tiny", list(map(str, SMALL))))
+    exporter.export(spec, dictionary, dictionary, str(tmp_path), "onnx", max_target_len=8, max_batch=4)
+    line = " ".join(dictionary[i] for i in (7, 12, 30, 9, 21))
+    for beam, max_len_b, warned in ((1, 20, True), (4, 20, True), (1, 3, False)):
+        monkeypatch.setattr(sys, "stdin", io.StringIO(f"{line}\n\n{line}\n"))
+        argv = [str(tmp_path), "--beam", str(beam), "--max-len-b", str(max_len_b), "--threads", "1"]
+        assert runtime.main(argv) == 0
+        out, err = capsys.readouterr()
+        hypotheses = out.split("\n")[:3]
+        assert hypotheses[1] == ""
+        assert len(hypotheses[0].split()) == (7 if warned else 3)  # the limit, or what --max-len-b asks
+        if warned:
+            assert "input line 1:" in err and "input line 3:" in err and "input line 2" not in err
+            assert "limit of 7 target tokens" in err and f"--max-target-len {max_len_b + 1} or more" in err
+        else:
+            assert err == ""
 
 
 def test_models_the_exporter_cannot_handle_are_refused_naming_what_is_unsupported():

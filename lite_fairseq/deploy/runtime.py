@@ -5,7 +5,8 @@ fairseq-interactive's H lines: the target string without BOS/EOS). An empty (or 
 empty output line, so output lines stay aligned with input lines; nothing is decoded for it.
 
 Search follows fairseq's SequenceGenerator: the source gets EOS appended, unknown words map to <unk>, decoding
-starts from EOS, max length = a * source length (incl. EOS) + b (clamped to the export's --max-target-len), at least
+starts from EOS, max length = a * source length (incl. EOS) + b (clamped to the export's --max-target-len: a
+hypothesis that reaches that clamp is printed with a warning on stderr, since fairseq might go on), at least
 one token before EOS, <pad> never emitted, 2 x beam candidates per step with the first ``beam`` EOS candidates
 finalised, score = sum of log-probabilities / (hypothesis length incl. EOS) ** lenpen.
 
@@ -18,7 +19,7 @@ import hashlib
 import json
 import os
 import sys
-from typing import List, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -215,6 +216,7 @@ class Translator:
         self.encoder, self.decoder = (program(os.path.join(directory, m["programs"][name]["file"]), threads)
                                       for name in ("encoder", "decoder"))
         self.max_target_len = int(m["max_target_len"])
+        self.cut_short: Optional[Tuple[int, int]] = None  # (the export's limit, fairseq's) when the last search hit it
 
     def initial_state(self, rows: int) -> List[np.ndarray]:
         """The decoder state before the first step: no position decoded, ``rows`` batch rows."""
@@ -231,11 +233,14 @@ class Translator:
 
     def search(self, src: np.ndarray, beam: int = 5, lenpen: float = 1.0, max_len_a: float = 0.0,
                max_len_b: int = 200, min_len: int = 1, unkpen: float = 0.0) -> List[int]:
-        """fairseq's beam search (beam 1 = greedy) for one sentence; returns the best hypothesis with EOS."""
+        """fairseq's beam search (beam 1 = greedy) for one sentence; returns the best hypothesis with EOS.
+        ``cut_short`` tells afterwards whether it ended at the export's length limit below the one asked for."""
         if not 1 <= beam <= self.manifest["max_batch"]:
             raise DeployError(f"--beam {beam}: must lie between 1 and {self.manifest['max_batch']} (the export's "
                               "largest batch)")
-        max_len = min(int(max_len_a * src.shape[1] + max_len_b), self.max_target_len - 1)
+        wanted = int(max_len_a * src.shape[1] + max_len_b)
+        max_len = min(wanted, self.max_target_len - 1)
+        self.cut_short = None
         program = self.decoder
         cross = self.encoder.run_native([self.encoder.native(src)])  # the programs' own values, not numpy
         states = [program.native(s) for s in self.initial_state(beam)]
@@ -284,10 +289,14 @@ class Translator:
                 states = program.take_rows(states, rows)  # caches hold >= 1 position here
         if not finalized:
             return [self.eos]
-        return max(finalized, key=lambda item: item[0])[1]
+        best = max(finalized, key=lambda item: item[0])[1]
+        if wanted > max_len and len(best) > max_len:  # ended at the export's limit, which fairseq's options pass
+            self.cut_short = (max_len, wanted)
+        return best
 
     def translate(self, line: str, **options) -> str:
         if not line.strip():
+            self.cut_short = None
             return ""
         hypo = self.search(self.encode(line), **options)
         return self.tgt_dict.string(hypo, skip=(self.eos, self.bos))
@@ -313,6 +322,12 @@ def main(argv=None) -> int:
                 print(translator.translate(line, **options), flush=True)
             except DeployError as err:
                 raise DeployError(f"input line {number}: {err}") from None
+            if translator.cut_short:
+                limit, wanted = translator.cut_short
+                print(f"warning: input line {number}: the hypothesis reached the export's limit of {limit} target "
+                      f"tokens (exported with --max-target-len {translator.max_target_len}) where --max-len-a/"
+                      f"--max-len-b allow {wanted}, so it may be cut short of fairseq's; export again with "
+                      f"--max-target-len {wanted + 1} or more", file=sys.stderr, flush=True)
     except DeployError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
