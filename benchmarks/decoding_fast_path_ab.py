@@ -12,9 +12,12 @@ Modes of the Lite model:
   off    every step module by module through fairseq's MultiheadAttention and fairseq's beam reordering;
   attn   the attention fast steps only (fused q/k/v self-attention, cached encoder-decoder attention), the
          rest module by module (what the code did before the whole-layer step);
-  layer  every fast path: each decoder layer's step on 2-D rows (:meth:`LiteDecoderLayer.decode_step`), the
-         convolution step on its ring of the last K inputs, encoder-decoder weights only for the alignment layer,
-         beam reordering over the stateful modules only.
+  plain  every fast path but the products' weight layouts: each decoder layer's step on 2-D rows
+         (:meth:`LiteDecoderLayer.decode_step`), the convolution step on its ring of the last K inputs,
+         encoder-decoder weights only for the alignment layer, beam reordering over the stateful modules only,
+         every linear map an ``F.linear``;
+  layer  every fast path: ``plain`` with the step's linear maps through
+         :func:`lite_fairseq.kernels.few_rows_linear` (weights laid out for the step's row count).
 Mult-Adds/s ratio: Lite's executed Mult-Adds over the Transformer's (output projection included,
 ``lite_fairseq.profiler.latency.executed_macs``) times the Transformer's time over Lite's.
 """
@@ -31,11 +34,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
+from lite_fairseq.kernels import linear_cpu  # noqa: E402
 from lite_fairseq.modules import fast_step  # noqa: E402
 from lite_fairseq.profiler.building import build  # noqa: E402
 from lite_fairseq.profiler.latency import _random_tokens, executed_macs, translate  # noqa: E402
 
-MODES = {"off": (False, False), "attn": (True, False), "layer": (True, True)}
+MODES = {"off": (False, False, False), "attn": (True, False, False), "plain": (True, True, False),
+         "layer": (True, True, True)}
 WMT_PAIRS = ["lite_transformer_wmt_200=transformer_paper_wmt_128", "lite_transformer_wmt_408=transformer_paper_wmt_256",
              "lite_transformer_wmt_496=transformer_paper_wmt_320"]
 
@@ -50,14 +55,14 @@ def run_pair(lite_arch, base_arch, beam, repeats, vocab):
         for i in range(repeats + 1):
             order = runs if i % 2 == 0 else runs[::-1]
             for name, built, src in order:
-                fast_step.ENABLED, fast_step.LAYER_STEP = MODES.get(name, (True, True))
+                fast_step.ENABLED, fast_step.LAYER_STEP, linear_cpu.ENABLED = MODES.get(name, (True, True, True))
                 start, start_cpu = time.perf_counter(), time.process_time()
                 translate(built, src, 30, beam)
                 if i:  # the first round warms up
                     wall[name].append((time.perf_counter() - start) * 1e3)
                     cpu[name].append((time.process_time() - start_cpu) * 1e3)
     finally:
-        fast_step.ENABLED, fast_step.LAYER_STEP = True, True
+        fast_step.ENABLED, fast_step.LAYER_STEP, linear_cpu.ENABLED = True, True, True
     macs = executed_macs(lite, 30, 30, beam) / executed_macs(base, 30, 30, beam)
     print(f"{lite_arch} vs {base_arch}, beam {beam}: Lite executes {macs:.3f}x the Transformer's Mult-Adds")
     med = {k: statistics.median(v) for k, v in cpu.items()}

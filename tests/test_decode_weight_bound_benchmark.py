@@ -48,6 +48,8 @@ def test_report_gives_the_weight_bound_as_mult_adds_ratio_over_weights_ratio(cap
     assert set(rows) == {"lite_transformer_tiny", "transformer_tiny"}
     lite_macs, base_macs = (float(rows[a][1].rstrip("M")) for a in ("lite_transformer_tiny", "transformer_tiny"))
     assert macs == pytest.approx(lite_macs / base_macs, rel=0.02)
+    same = next(s for s in out.splitlines() if "Transformer with its products laid out as Lite's" in s)
+    assert re.search(r"translate [\d.]+ ms; Lite/Transformer Mult-Adds/s against it [\d.]+x", same)
 
 
 @pytest.mark.parametrize("argv", [["--pair", "lite_transformer_tiny"], ["--beam", "0"]])

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import lite_fairseq.modules.layers as layers
+from lite_fairseq.kernels import linear_cpu
 from lite_fairseq.modules import fast_step
 import lite_fairseq.modules.lsra as lsra
 from model_helpers import (build_model, incremental_logprobs, make_dictionary, padded_source, random_tokens,
@@ -177,3 +178,29 @@ def test_lightweight_kernel_kept_at_inference_follows_weight_changes():
     # with autograd on (eval mode or training) nothing is kept and gradients reach the weight
     conv(x).sum().backward()
     assert conv.weight.grad is not None and conv.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.skipif(linear_cpu.layout_for(1) is None, reason="torch built without MKL's linear ops")
+@pytest.mark.parametrize("batch", [1, 4])  # greedy and beam-4 rows: the transposed and the MKL-packed weights
+def test_decoding_steps_run_the_few_rows_layouts_and_equal_the_full_forward_pass(monkeypatch, batch):
+    model, src, prev = _model_and_data(args=TINY_K3, batch=batch, tgt_len=6)
+    decoder = model.decoder
+    with torch.no_grad():
+        steps = incremental_logprobs(model, src, prev, normalize=False)
+        for linear in (decoder.output_projection, decoder.layers[0].ffn.fc1, decoder.layers[0].ffn.fc2):
+            assert batch in linear_cpu.cached_layouts(linear.weight)
+        full, _ = model(src, None, prev)
+        monkeypatch.setattr(linear_cpu, "ENABLED", False)
+        plain = incremental_logprobs(model, src, prev, normalize=False)
+    torch.testing.assert_close(steps, full, atol=1e-5, rtol=0)
+    torch.testing.assert_close(steps, plain, atol=1e-5, rtol=0)
+
+
+def test_forward_hooks_on_the_decoders_linear_layers_still_run_at_every_step():
+    model, src, prev = _model_and_data(batch=1, tgt_len=5)
+    seen = {"output": 0, "fc1": 0}
+    model.decoder.output_projection.register_forward_hook(lambda *_: seen.__setitem__("output", seen["output"] + 1))
+    model.decoder.layers[-1].ffn.fc1.register_forward_pre_hook(lambda *_: seen.__setitem__("fc1", seen["fc1"] + 1))
+    with torch.no_grad():
+        incremental_logprobs(model, src, prev, normalize=False)
+    assert seen == {"output": 5, "fc1": 5}

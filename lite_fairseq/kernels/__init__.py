@@ -2,7 +2,8 @@
 
 :func:`dynamic_conv` and :func:`dynamic_conv_from_logits` are what the LSRA layers call; :func:`lightweight_conv`
 is the time-shared (one kernel per head) sibling; :func:`dropout` is the layers' dropout (a cheaper random draw on the
-CPU, :mod:`.dropout_cpu`). ``backend``:
+CPU, :mod:`.dropout_cpu`); :func:`few_rows_linear` is ``F.linear`` for a decoding step's few rows, through the
+weight layout MKL reads fastest at that row count (:mod:`.linear_cpu`). ``backend``:
 ``"auto"`` (the fused Triton kernel for CUDA tensors when Triton is installed, the PyTorch path otherwise),
 ``"torch"`` (always the PyTorch path) or ``"triton"`` (the fused kernel, an error if it cannot run).
 
@@ -21,6 +22,7 @@ import torch
 from .conv_cpu import dynamic_conv_cpu, lightweight_conv_cpu
 from .conv_cpu_logits import dynamic_conv_from_logits_cpu
 from .dropout_cpu import check_dropout_p, dropout_cpu
+from .linear_cpu import few_rows_linear
 from .dynamic_conv_torch import (
     check_conv_config,
     check_dynamic_conv_shapes,
@@ -143,6 +145,7 @@ __all__ = [
     "dynamic_conv_from_logits",
     "dynamic_conv_torch",
     "dynamic_conv_from_logits_torch",
+    "few_rows_linear",
     "lightweight_conv",
     "softmax_over_taps",
     "triton_available",

@@ -139,6 +139,8 @@ class LiteTransformerDecoder(FairseqIncrementalDecoder):
         ``get_normalized_probs`` apply ``self.adaptive_softmax``)."""
         if self.adaptive_softmax is not None:
             return features
+        if features.dim() == 3 and features.size(1) == 1:  # a decoding step: its rows, as the layers' products
+            return fast_step.linear_rows(self.output_projection, features[:, 0]).unsqueeze(1)
         return self.output_projection(features)
 
     def _check_length(self, prev_output_tokens: Tensor) -> None:

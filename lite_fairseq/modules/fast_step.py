@@ -29,6 +29,8 @@ import torch.nn.functional as F
 from fairseq.modules import MultiheadAttention
 from torch import Tensor
 
+from lite_fairseq.kernels import few_rows_linear
+
 ENABLED = True  # False: every step through fairseq's code (benchmarks/decoding_fast_path_ab.py measures both)
 LAYER_STEP = True  # False: keep the attention fast paths but run each decoder layer's step module by module
 STATE_KEY = "attn_state"  # the key fairseq's MultiheadAttention keeps its incremental state under
@@ -61,11 +63,12 @@ class FusedQKV:
 
 
 def linear_rows(linear: nn.Module, x: Tensor) -> Tensor:
-    """``linear`` over the rows of a 2-D ``x``: a plain ``nn.Linear`` as one ``F.linear`` (one fused ``addmm``, no
-    module call), any other module (an int8 one), or any module with the fast paths off (``ENABLED``: the
-    profiler counts the modules' own calls), through its own forward."""
-    if ENABLED and type(linear) is nn.Linear:
-        return F.linear(x, linear.weight, linear.bias)
+    """``linear`` over the rows of a 2-D ``x``: a plain ``nn.Linear`` as one product without a module call (with few
+    rows at inference through :func:`lite_fairseq.kernels.few_rows_linear`'s faster weight layouts); any other
+    module (an int8 one), a module with forward hooks (they still run), or any module with the fast paths off
+    (``ENABLED``: the profiler counts the modules' own calls), through its own forward."""
+    if ENABLED and type(linear) is nn.Linear and not (linear._forward_hooks or linear._forward_pre_hooks):
+        return few_rows_linear(x, linear.weight, linear.bias)
     return linear(x)
 
 
@@ -126,7 +129,7 @@ def self_attention_rows(mha: MultiheadAttention, fused: FusedQKV, x: Tensor, inc
     H = mha.num_heads
     D = C // H
     weight, bias = fused.get(mha)
-    qkv = torch.addmm(bias, x, weight.t()).view(B, 3, H, 1, D)
+    qkv = few_rows_linear(x, weight, bias).view(B, 3, H, 1, D)
     q, k, v = qkv.unbind(1)  # each B x H x 1 x D
     state = mha.get_incremental_state(incremental_state, STATE_KEY) or {}
     prev_key, prev_value = state.get("prev_key"), state.get("prev_value")
@@ -139,7 +142,7 @@ def self_attention_rows(mha: MultiheadAttention, fused: FusedQKV, x: Tensor, inc
     state["prev_key_padding_mask"] = None
     mha.set_incremental_state(incremental_state, STATE_KEY, state)
     out = attend(q, k, v, mha.scaling)  # B x H x 1 x D
-    return F.linear(out.view(B, C), mha.out_proj.weight, mha.out_proj.bias)
+    return few_rows_linear(out.view(B, C), mha.out_proj.weight, mha.out_proj.bias)
 
 
 def use_fast_step(mha: MultiheadAttention, x: Tensor, incremental_state, key_padding_mask, attn_mask,
@@ -181,7 +184,7 @@ def encoder_attention_step(mha: MultiheadAttention, x: Tensor, incremental_state
     k, v = state["prev_key"], state["prev_value"]  # B' x H x S x D
     kv_bsz, S = k.size(0), k.size(2)
     beam = B // kv_bsz
-    q = F.linear(x[0], mha.q_proj.weight, mha.q_proj.bias)
+    q = few_rows_linear(x[0], mha.q_proj.weight, mha.q_proj.bias)
     q = q.view(kv_bsz, beam, H, D).transpose(1, 2)  # B' x H x beam x D: a sentence's hypotheses as its queries
     mask = state.get("prev_key_padding_mask")  # B' x S, True at padding
     weights = None
@@ -195,5 +198,5 @@ def encoder_attention_step(mha: MultiheadAttention, x: Tensor, incremental_state
     else:
         out = attend(q, k, v, mha.scaling, None if mask is None else mask.view(kv_bsz, 1, 1, S).to(torch.bool))
     out = out.transpose(1, 2).reshape(B, C)
-    out = F.linear(out, mha.out_proj.weight, mha.out_proj.bias)
+    out = few_rows_linear(out, mha.out_proj.weight, mha.out_proj.bias)
     return out.unsqueeze(0), weights
