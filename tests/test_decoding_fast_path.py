@@ -183,7 +183,7 @@ def test_lightweight_kernel_kept_at_inference_follows_weight_changes():
 @pytest.mark.skipif(linear_cpu.layout_for(1) is None, reason="torch built without MKL's linear ops")
 @pytest.mark.parametrize("batch", [1, 4])  # greedy and beam-4 rows: the transposed and the MKL-packed weights
 def test_decoding_steps_run_the_few_rows_layouts_and_equal_the_full_forward_pass(monkeypatch, batch):
-    model, src, prev = _model_and_data(args=TINY_K3, batch=batch, tgt_len=6)
+    model, src, prev = _model_and_data(args=TINY_K3, batch=batch, tgt_len=linear_cpu.LAYOUT_AFTER + 2)
     decoder = model.decoder
     with torch.no_grad():
         steps = incremental_logprobs(model, src, prev, normalize=False)

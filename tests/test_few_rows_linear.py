@@ -34,11 +34,12 @@ def test_few_rows_linear_matches_the_float64_reference_at_fuzzed_shapes():
         n_in, n_out = rng.randint(1, 300), rng.randint(1, 300)
         weight, x = torch.randn(n_out, n_in), torch.randn(rows, n_in)
         bias = torch.randn(n_out) if rng.random() < 0.7 else None
-        with torch.no_grad():
-            out = few_rows_linear(x, weight, bias)
         reference = F.linear(x.double(), weight.double(), None if bias is None else bias.double())
-        assert out.dtype == torch.float32 and out.shape == (rows, n_out)
-        torch.testing.assert_close(out.double(), reference, atol=1e-4, rtol=1e-5)
+        with torch.no_grad():
+            for _ in range(linear_cpu.LAYOUT_AFTER):  # the last product runs on the laid-out copy
+                out = few_rows_linear(x, weight, bias)
+                assert out.dtype == torch.float32 and out.shape == (rows, n_out)
+                torch.testing.assert_close(out.double(), reference, atol=1e-4, rtol=1e-5)
         if linear_cpu.layout_for(rows) is not None:
             assert set(linear_cpu.cached_layouts(weight)) == {rows}, (rows, n_in, n_out)
         else:
@@ -49,18 +50,22 @@ def test_few_rows_linear_matches_the_float64_reference_at_fuzzed_shapes():
 def test_an_in_place_update_or_a_new_tensor_is_seen_by_the_next_call():
     layer = nn.Linear(64, 48)
     x = torch.randn(4, 64)
+
+    def laid_out_equals_linear(rows):
+        for _ in range(linear_cpu.LAYOUT_AFTER):
+            torch.testing.assert_close(few_rows_linear(x[:rows], layer.weight, layer.bias),
+                                       F.linear(x[:rows], layer.weight, layer.bias), atol=1e-5, rtol=1e-5)
+        assert rows in linear_cpu.cached_layouts(layer.weight)
+
     with torch.no_grad():
-        before = few_rows_linear(x, layer.weight, layer.bias)
+        laid_out_equals_linear(4)
         layer.weight.mul_(-2.0)  # what an optimizer step or load_state_dict does
-        after = few_rows_linear(x, layer.weight, layer.bias)
-        torch.testing.assert_close(after, F.linear(x, layer.weight, layer.bias), atol=1e-5, rtol=1e-5)
-        assert not torch.allclose(before, after)
+        assert linear_cpu.cached_layouts(layer.weight) == {}
+        laid_out_equals_linear(4)
         layer.load_state_dict(copy.deepcopy(nn.Linear(64, 48).state_dict()))
-        torch.testing.assert_close(few_rows_linear(x, layer.weight, layer.bias),
-                                   F.linear(x, layer.weight, layer.bias), atol=1e-5, rtol=1e-5)
+        laid_out_equals_linear(4)
         layer.weight.data = torch.randn(48, 64)  # new storage under the same parameter
-        torch.testing.assert_close(few_rows_linear(x[:1], layer.weight, layer.bias),
-                                   F.linear(x[:1], layer.weight, layer.bias), atol=1e-5, rtol=1e-5)
+        laid_out_equals_linear(1)
 
 
 def test_anything_that_needs_a_gradient_runs_plain_linear_and_gets_its_gradient():
@@ -91,13 +96,19 @@ def test_other_dtypes_ranks_and_switched_off_run_plain_linear_exactly(monkeypatc
 
 
 @needs_mkl
-def test_a_weight_keeps_at_most_max_layouts_copies_and_a_freed_weight_releases_them():
+def test_a_row_count_is_laid_out_after_layout_after_products_and_the_first_max_layouts_counts_stay():
+    """The row counts a batch passes through as its sentences finish come and go: they are not laid out one after
+    another (each copy costs several products), a weight keeps the first MAX_LAYOUTS row counts it was laid out for."""
     weight = torch.randn(30, 20)
     with torch.no_grad():
-        for rows in (1, 4, 8, 16):
+        for rows in (4, 8, 12, 16, 4, 8, 12, 16) * (linear_cpu.LAYOUT_AFTER // 2 - 1):  # each count just short
             few_rows_linear(torch.randn(rows, 20), weight)
-        assert len(linear_cpu.cached_layouts(weight)) == linear_cpu.MAX_LAYOUTS
-        assert 16 in linear_cpu.cached_layouts(weight)
+        assert linear_cpu.cached_layouts(weight) == {}
+        for rows in (1, 4, 8, 16):
+            for _ in range(linear_cpu.LAYOUT_AFTER):
+                x = torch.randn(rows, 20)
+                torch.testing.assert_close(few_rows_linear(x, weight), F.linear(x, weight), atol=1e-5, rtol=1e-5)
+        assert sorted(linear_cpu.cached_layouts(weight)) == [1, 4]  # the first two to reach LAYOUT_AFTER
         held = linear_cpu.weights_laid_out()
         del weight
         gc.collect()

@@ -13,10 +13,13 @@ fifth round"), measured on 1 thread over a decoder's worth of distinct weights (
 * other row counts, more than :data:`MAX_ROWS` rows, autograd, other dtypes or devices, a torch built without MKL,
   or :data:`ENABLED` off (``LITE_FAIRSEQ_FEW_ROWS_LINEAR=0`` in the environment): ``F.linear`` itself.
 
-The laid-out copies are made at the first call of a weight and row count and kept (one per weight and row count,
-at most :data:`MAX_LAYOUTS` per weight) until the weight changes: a new tensor, new storage or an in-place update
-(an optimizer step, ``load_state_dict``) lays it out again. Each costs about the weight's own memory. Results equal
-``F.linear``'s up to float32 rounding (the products add in another order).
+Laying a weight out costs 1-13 of its products, so a weight is laid out for a row count only once it has been
+multiplied :data:`LAYOUT_AFTER` times at that count (decoding at batch 1 reaches it within the first sentence), and
+for at most :data:`MAX_LAYOUTS` row counts, kept, never swapped for others: the row counts a batch passes through as
+its sentences finish come and go, and laying out each of them would cost more than it saves. The copies last until
+the weight changes: a new tensor, new storage or an in-place update (an optimizer step, ``load_state_dict``) starts
+over. Each costs about the weight's own memory. Results equal ``F.linear``'s up to float32 rounding (the products
+add in another order).
 """
 
 import os
@@ -40,7 +43,8 @@ def _enabled_from_environment() -> bool:
 
 ENABLED = _enabled_from_environment()  # benchmarks switch it off and on to compare
 MAX_ROWS = 32
-MAX_LAYOUTS = 2  # row counts kept per weight (greedy and beam search alternating, say)
+MAX_LAYOUTS = 2  # row counts laid out per weight (greedy and beam 4, say)
+LAYOUT_AFTER = 16  # products at one row count before a weight is laid out for it
 
 _linear = F.linear  # bound once: a caller that routes F.linear through few_rows_linear gets no recursion
 _MKL_LINEAR = getattr(torch.ops.mkl, "_mkl_linear", None) if torch.backends.mkl.is_available() else None
@@ -59,12 +63,13 @@ def layout_for(rows: int) -> Optional[str]:
 class _Plan:
     """One weight's laid-out copies, valid while the weight keeps its storage and version."""
 
-    __slots__ = ("weight", "key", "copies")
+    __slots__ = ("weight", "key", "copies", "seen")
 
     def __init__(self, weight: Tensor):
         self.weight = weakref.ref(weight)
         self.key = _key(weight)
         self.copies: Dict[int, Tensor] = {}
+        self.seen: Dict[int, int] = {}  # products per row count not laid out yet
 
 
 def _key(weight: Tensor):
@@ -84,7 +89,7 @@ def _plan(weight: Tensor) -> Optional[_Plan]:
     plan = _plans.get(id(weight))
     if plan is not None and plan.weight() is weight:
         if plan.key != _key(weight):  # updated in place (optimizer step, load_state_dict): lay it out again
-            plan.key, plan.copies = _key(weight), {}
+            plan.key, plan.copies, plan.seen = _key(weight), {}, {}
         return plan
     if not _eligible(weight):
         return None
@@ -94,15 +99,22 @@ def _plan(weight: Tensor) -> Optional[_Plan]:
     return plan
 
 
-def _laid_out(plan: _Plan, weight: Tensor, rows: int) -> Tensor:
+def _laid_out(plan: _Plan, weight: Tensor, rows: int) -> Optional[Tensor]:
+    """The copy of ``weight`` laid out for ``rows`` rows, made on the :data:`LAYOUT_AFTER`-th product at that row
+    count if the weight has room for it; None: multiply by the weight as it is."""
     copy = plan.copies.get(rows)
-    if copy is None:
-        if len(plan.copies) >= MAX_LAYOUTS:
-            plan.copies.pop(next(iter(plan.copies)))
-        with torch.no_grad():
-            w = weight.detach()
-            copy = w.t().contiguous().t() if rows == 1 else _MKL_PACK(w, rows)
-        plan.copies[rows] = copy
+    if copy is not None or len(plan.copies) >= MAX_LAYOUTS:
+        return copy
+    seen = plan.seen.get(rows, 0) + 1
+    plan.seen[rows] = seen
+    if seen < LAYOUT_AFTER:
+        return None
+    with torch.no_grad():
+        w = weight.detach()
+        copy = w.t().contiguous().t() if rows == 1 else _MKL_PACK(w, rows)
+    plan.copies[rows] = copy
+    if len(plan.copies) >= MAX_LAYOUTS:
+        plan.seen = {}
     return copy
 
 
@@ -122,6 +134,8 @@ def few_rows_linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) ->
     if plan is None:
         return _linear(x, weight, bias)
     copy = _laid_out(plan, weight, rows)
+    if copy is None:
+        return _linear(x, weight, bias)
     if rows == 1:
         return _linear(x, copy, bias)
     return _MKL_LINEAR(x if x.is_contiguous() else x.contiguous(), copy, weight, bias, rows)
