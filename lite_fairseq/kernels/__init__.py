@@ -22,7 +22,6 @@ import torch
 from .conv_cpu import dynamic_conv_cpu, lightweight_conv_cpu
 from .conv_cpu_logits import dynamic_conv_from_logits_cpu
 from .dropout_cpu import check_dropout_p, dropout_cpu
-from .linear_cpu import few_rows_linear
 from .dynamic_conv_torch import (
     check_conv_config,
     check_dynamic_conv_shapes,
@@ -30,6 +29,7 @@ from .dynamic_conv_torch import (
     dynamic_conv_torch,
     softmax_over_taps,
 )
+from .linear_cpu import few_rows_linear
 
 BACKENDS = ("auto", "torch", "triton")
 
