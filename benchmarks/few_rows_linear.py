@@ -11,8 +11,9 @@ three layouts in turn in each round (median of ``--rounds``), for each row count
 
 * ``F.linear``: the ``out x in`` weight as PyTorch stores it;
 * ``transposed``: the same values stored ``in x out`` (``weight.t().contiguous().t()``);
-* ``mkl-packed``: MKL's packed weight for that row count (``torch.ops.mkl._mkl_reorder_linear_weight``).
+* ``mkl-packed``: MKL's packed weight for that row count (``torch.ops.mkl._mkl_reorder_linear_weight``);
 
+each laid out and multiplied by ``lite_fairseq.kernels.linear_cpu``'s own ``lay_out`` and ``multiply``,
 and then what ``few_rows_linear`` chose. Speed-ups are medians of the rounds' own ratios over ``F.linear``.
 """
 
@@ -34,21 +35,23 @@ from decode_weight_bound import step_weights  # noqa: E402
 from lite_fairseq.kernels import linear_cpu  # noqa: E402
 from lite_fairseq.profiler.building import build  # noqa: E402
 
-LAYOUTS = ("F.linear", "transposed", "mkl-packed")
+LAYOUTS = ("F.linear",) + linear_cpu.LAYOUTS
 
 
 def layouts(maps, rows: int):
-    """Per layout, a function running one pass of products over ``maps`` (inputs of ``rows`` rows made once)."""
+    """Per layout, a function running one pass of products over ``maps`` (inputs of ``rows`` rows made once),
+    with ``few_rows_linear``'s own copies and products."""
     inputs = [torch.randn(rows, w.size(1)) for w, _ in maps]
-    transposed = [w.t().contiguous().t() for w, _ in maps]
-    runs = {
-        "F.linear": lambda: [F.linear(x, w, b) for x, (w, b) in zip(inputs, maps)],
-        "transposed": lambda: [F.linear(x, t, b) for x, t, (_, b) in zip(inputs, transposed, maps)],
-    }
-    mkl = getattr(torch.ops.mkl, "_mkl_linear", None) if torch.backends.mkl.is_available() else None
-    if mkl is not None:
-        packed = [torch.ops.mkl._mkl_reorder_linear_weight(w, rows) for w, _ in maps]
-        runs["mkl-packed"] = lambda: [mkl(x, p, w, b, rows) for x, p, (w, b) in zip(inputs, packed, maps)]
+    runs = {"F.linear": lambda: [F.linear(x, w, b) for x, (w, b) in zip(inputs, maps)]}
+    if not linear_cpu.layouts_available():
+        return runs
+
+    def run(layout):
+        copies = [linear_cpu.lay_out(w, layout, rows) for w, _ in maps]
+        return lambda: [linear_cpu.multiply(x, w, b, c, layout) for x, c, (w, b) in zip(inputs, copies, maps)]
+
+    for layout in linear_cpu.LAYOUTS:
+        runs[layout] = run(layout)
     return runs
 
 

@@ -51,6 +51,14 @@ _MKL_LINEAR = getattr(torch.ops.mkl, "_mkl_linear", None) if torch.backends.mkl.
 _MKL_PACK = getattr(torch.ops.mkl, "_mkl_reorder_linear_weight", None) if _MKL_LINEAR is not None else None
 
 
+LAYOUTS = ("transposed", "mkl-packed")
+
+
+def layouts_available() -> bool:
+    """Whether this torch has MKL's linear operations (the layouts' products); without them, always ``F.linear``."""
+    return _MKL_LINEAR is not None
+
+
 def layout_for(rows: int) -> Optional[str]:
     """The weight layout used for ``rows`` rows: ``"transposed"``, ``"mkl-packed"`` or None (``F.linear``)."""
     if not ENABLED or _MKL_LINEAR is None or rows < 1 or rows > MAX_ROWS:
@@ -58,6 +66,20 @@ def layout_for(rows: int) -> Optional[str]:
     if rows == 1:
         return "transposed"
     return "mkl-packed" if rows % 4 == 0 else None
+
+
+def lay_out(weight: Tensor, layout: str, rows: int) -> Tensor:
+    """A copy of ``weight`` (``out x in``) in ``layout`` for products of ``rows`` rows (needs MKL's operations)."""
+    with torch.no_grad():
+        w = weight.detach()
+        return w.t().contiguous().t() if layout == "transposed" else _MKL_PACK(w, rows)
+
+
+def multiply(x: Tensor, weight: Tensor, bias: Optional[Tensor], copy: Tensor, layout: str) -> Tensor:
+    """``F.linear(x, weight, bias)`` computed with ``copy = lay_out(weight, layout, len(x))``."""
+    if layout == "transposed":
+        return _linear(x, copy, bias)
+    return _MKL_LINEAR(x if x.is_contiguous() else x.contiguous(), copy, weight, bias, x.size(0))
 
 
 class _Plan:
@@ -99,7 +121,7 @@ def _plan(weight: Tensor) -> Optional[_Plan]:
     return plan
 
 
-def _laid_out(plan: _Plan, weight: Tensor, rows: int) -> Optional[Tensor]:
+def _laid_out(plan: _Plan, weight: Tensor, rows: int, layout: str) -> Optional[Tensor]:
     """The copy of ``weight`` laid out for ``rows`` rows, made on the :data:`LAYOUT_AFTER`-th product at that row
     count if the weight has room for it; None: multiply by the weight as it is."""
     copy = plan.copies.get(rows)
@@ -109,10 +131,7 @@ def _laid_out(plan: _Plan, weight: Tensor, rows: int) -> Optional[Tensor]:
     plan.seen[rows] = seen
     if seen < LAYOUT_AFTER:
         return None
-    with torch.no_grad():
-        w = weight.detach()
-        copy = w.t().contiguous().t() if rows == 1 else _MKL_PACK(w, rows)
-    plan.copies[rows] = copy
+    copy = plan.copies[rows] = lay_out(weight, layout, rows)
     if len(plan.copies) >= MAX_LAYOUTS:
         plan.seen = {}
     return copy
@@ -121,9 +140,8 @@ def _laid_out(plan: _Plan, weight: Tensor, rows: int) -> Optional[Tensor]:
 def few_rows_linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
     """``F.linear(x, weight, bias)`` for a 2-D ``x`` (rows x in), through the layout :func:`layout_for` picks for
     its number of rows when nothing needs a gradient; any other call is ``F.linear`` itself."""
-    rows = x.size(0) if x.dim() == 2 else 0
-    if (rows == 0 or (rows != 1 and rows % 4) or rows > MAX_ROWS or not ENABLED or _MKL_LINEAR is None
-            or x.dtype != torch.float32 or not x.is_cpu or x.size(1) != weight.size(1)):
+    layout = layout_for(x.size(0)) if x.dim() == 2 else None
+    if layout is None or x.dtype != torch.float32 or not x.is_cpu or x.size(1) != weight.size(1):
         return _linear(x, weight, bias)
     if bias is not None and (bias.dtype != torch.float32 or not bias.is_cpu):
         return _linear(x, weight, bias)
@@ -133,12 +151,8 @@ def few_rows_linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) ->
     plan = _plan(weight)
     if plan is None:
         return _linear(x, weight, bias)
-    copy = _laid_out(plan, weight, rows)
-    if copy is None:
-        return _linear(x, weight, bias)
-    if rows == 1:
-        return _linear(x, copy, bias)
-    return _MKL_LINEAR(x if x.is_contiguous() else x.contiguous(), copy, weight, bias, rows)
+    copy = _laid_out(plan, weight, x.size(0), layout)
+    return _linear(x, weight, bias) if copy is None else multiply(x, weight, bias, copy, layout)
 
 
 def weights_laid_out() -> int:
