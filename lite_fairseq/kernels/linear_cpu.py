@@ -88,7 +88,8 @@ class _Plan:
     __slots__ = ("weight", "key", "copies", "seen")
 
     def __init__(self, weight: Tensor):
-        self.weight = weakref.ref(weight)
+        key = id(weight)
+        self.weight = weakref.ref(weight, lambda ref: _forget(key, ref))  # copies go when the weight goes
         self.key = _key(weight)
         self.copies: Dict[int, Tensor] = {}
         self.seen: Dict[int, int] = {}  # products per row count not laid out yet
@@ -104,7 +105,13 @@ def _eligible(weight: Tensor) -> bool:
             and weight.dim() == 2 and weight.is_contiguous())
 
 
-_plans: Dict[int, _Plan] = {}  # id(weight) -> its plan; entries of freed weights are dropped when they are seen
+_plans: Dict[int, _Plan] = {}  # id(weight) -> its plan, dropped when the weight is freed
+
+
+def _forget(key: int, ref: "weakref.ref") -> None:
+    plan = _plans.get(key)
+    if plan is not None and plan.weight is ref:
+        del _plans[key]
 
 
 def _plan(weight: Tensor) -> Optional[_Plan]:
@@ -115,8 +122,6 @@ def _plan(weight: Tensor) -> Optional[_Plan]:
         return plan
     if not _eligible(weight):
         return None
-    for stale in [k for k, p in _plans.items() if p.weight() is None]:
-        del _plans[stale]
     plan = _plans[id(weight)] = _Plan(weight)
     return plan
 
@@ -156,8 +161,8 @@ def few_rows_linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) ->
 
 
 def weights_laid_out() -> int:
-    """How many weights hold laid-out copies now (freed weights' entries go at the next new weight)."""
-    return sum(1 for plan in _plans.values() if plan.weight() is not None and plan.copies)
+    """How many weights hold laid-out copies now."""
+    return sum(1 for plan in _plans.values() if plan.copies)
 
 
 def cached_layouts(weight: Tensor) -> Dict[int, Tensor]:
