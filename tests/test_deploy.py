@@ -93,10 +93,15 @@ def onnx_tools():
 
 
 @pytest.fixture(scope="module")
-def onnx_export(onnx_tools, checkpoint, tiny_data_bin, tmp_path_factory):
+def onnx_exported(onnx_tools, checkpoint, tiny_data_bin, tmp_path_factory):
+    """The export directory and what the exporter wrote on stderr."""
     out = tmp_path_factory.mktemp("onnx_export")
-    _export(checkpoint, tiny_data_bin, out, "onnx")
-    return out
+    return out, _export(checkpoint, tiny_data_bin, out, "onnx").stderr
+
+
+@pytest.fixture(scope="module")
+def onnx_export(onnx_exported):
+    return onnx_exported[0]
 
 
 @pytest.fixture(scope="module")
@@ -105,10 +110,22 @@ def executorch_tools():
 
 
 @pytest.fixture(scope="module")
-def executorch_export(executorch_tools, checkpoint, tiny_data_bin, tmp_path_factory):
+def executorch_exported(executorch_tools, checkpoint, tiny_data_bin, tmp_path_factory):
+    """The export directory and what the exporter wrote on stderr."""
     out = tmp_path_factory.mktemp("executorch_export")
-    _export(checkpoint, tiny_data_bin, out, "executorch")
-    return out
+    return out, _export(checkpoint, tiny_data_bin, out, "executorch").stderr
+
+
+@pytest.fixture(scope="module")
+def executorch_export(executorch_exported):
+    return executorch_exported[0]
+
+
+@pytest.fixture(scope="module")
+def onnx_int8_exported(onnx_tools, checkpoint, tiny_data_bin, tmp_path_factory):
+    """An --int8 ONNX export's directory and the exporter's stderr."""
+    out = tmp_path_factory.mktemp("onnx_int8_export")
+    return out, _export(checkpoint, tiny_data_bin, out, "onnx", "--int8").stderr
 
 
 @pytest.mark.parametrize("beam", [1, 4])
@@ -269,16 +286,33 @@ def test_unknown_source_words_decode_as_unk(onnx_export, generated, sources):
     assert src[0, 0] == translator.unk and src[0, -1] == translator.eos
 
 
-def test_int8_onnx_export_decodes_sane_hypotheses(onnx_tools, checkpoint, tiny_data_bin, tmp_path, sources):
-    _export(checkpoint, tiny_data_bin, tmp_path, "onnx", "--int8")
-    manifest = load_manifest(str(tmp_path))
+def test_int8_onnx_export_decodes_sane_hypotheses(onnx_int8_exported, sources):
+    out_dir = onnx_int8_exported[0]
+    manifest = load_manifest(str(out_dir))
     assert manifest["int8"] is True
     assert manifest["int8_recipe"] == "dynamic-per-tensor"  # the default: fastest, BLEU kept (RESULTS.md)
-    out = _decode(tmp_path, sources, "--beam", 4).stdout.splitlines()
+    out = _decode(out_dir, sources, "--beam", 4).stdout.splitlines()
     assert len(out) == len(sources)
-    vocabulary = {line.split()[0] for line in (tmp_path / "dict.en.txt").read_text().splitlines()}
+    vocabulary = {line.split()[0] for line in (out_dir / "dict.en.txt").read_text().splitlines()}
     assert all(word in vocabulary or word == "<unk>" for line in out for word in line.split())
     assert sum(bool(line) for line in out) >= len(out) // 2
+
+
+# What the libraries print on stderr that a user can do nothing about (lite_fairseq/deploy/backends.py keeps it
+# off): torchao's CUDA-only extensions failing to load, torch's notes on a registered enum and on its own tree specs,
+# torch.onnx's notes on torchvision and on shared dynamic dimensions, onnxruntime's pre-processing advice.
+LIBRARY_NOISE = ("Failed to load", "KernelPreference", "LeafSpec", "torchvision is not installed",
+                 "will not be used, since it shares", "pre-processing before quantization")
+
+
+def test_export_and_runtime_stderr_carry_no_library_noise(onnx_exported, onnx_int8_exported, executorch_exported,
+                                                          sources):
+    stderr = {"onnx export": onnx_exported[1], "onnx --int8 export": onnx_int8_exported[1],
+              "executorch export": executorch_exported[1],
+              "executorch runtime": _decode(executorch_exported[0], sources[:2], "--beam", 2).stderr}
+    for what, text in stderr.items():
+        noise = [n for n in LIBRARY_NOISE if n in text]
+        assert not noise, f"{what} printed {noise} on stderr:\n{text[-3000:]}"
 
 
 def test_onnx_int8_recipes_quantise_every_projection_including_the_output(onnx_tools, tmp_path):

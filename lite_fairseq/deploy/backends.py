@@ -1,14 +1,17 @@
 """Write the encoder and decoder-step programs as ExecuTorch (.pte, XNNPACK-delegated) or ONNX (.onnx) files,
 in float32 or with 8-bit weights. The runtimes' exporters are imported only here, only when used."""
 
+import contextlib
+import logging
 import os
 import tempfile
+import warnings
 from typing import Dict, List, Sequence
 
 import torch
 from torch.export import Dim
 
-from .runtime import TGT_LEN, rows_per_batch_row
+from .runtime import IMPORT_NOISE_LOGGERS, TGT_LEN, quiet_loggers, rows_per_batch_row
 from .spec import UnsupportedModelError
 
 FORMATS = {"executorch": ".pte", "onnx": ".onnx"}
@@ -132,10 +135,48 @@ def write_onnx(module: torch.nn.Module, args, shapes, path: str, int8: bool, inp
             os.remove(target)
 
 
+# What the exporters and quantisers print that a user can do nothing about, kept off stderr while a program is
+# written (tests/test_deploy.py checks the export's stderr for each):
+# - ExecuTorch's import of torchao (IMPORT_NOISE_LOGGERS), and torch.onnx's note, for every torchvision operator,
+#   that torchvision is not installed (the models use none);
+_EXPORT_NOISE_LOGGERS = (*IMPORT_NOISE_LOGGERS, "torch.onnx._internal.exporter._registration")
+# - torch's notice, raised inside torch.export when it copies its own tree specs, that an isinstance check it makes
+#   is deprecated; torch.onnx's notice that two dynamic dimensions with the same range share one name;
+_EXPORT_NOISE_WARNINGS = ((FutureWarning, r"`isinstance\(treespec, LeafSpec\)` is deprecated"),
+                          (UserWarning, r"# The axis name: .* will not be used, since it shares"))
+# - onnxruntime's advice to run its quantisation pre-processing first: its symbolic shape inference fails on the
+#   decoder step, and without it the quantised graph has the same nodes (tried on Lite WMT-408).
+_ORT_PREPROCESSING_ADVICE = "Please consider to run pre-processing before quantization"
+
+
+class _DropMessages(logging.Filter):
+    def __init__(self, prefix: str):
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.prefix)
+
+
+@contextlib.contextmanager
+def quiet_export():
+    advice = _DropMessages(_ORT_PREPROCESSING_ADVICE)
+    root = logging.getLogger()  # onnxruntime.quantization logs its advice through the root logger
+    root.addFilter(advice)
+    try:
+        with quiet_loggers(_EXPORT_NOISE_LOGGERS), warnings.catch_warnings():
+            for category, message in _EXPORT_NOISE_WARNINGS:
+                warnings.filterwarnings("ignore", message=message, category=category)
+            yield
+    finally:
+        root.removeFilter(advice)
+
+
 def write_program(fmt: str, module, args, shapes, path: str, int8: bool, input_names: List[str],
                   output_names: List[str], recipe: str = DEFAULT_ONNX_INT8_RECIPE) -> Dict:
-    if fmt == "executorch":
-        write_executorch(module, args, shapes, path, int8)
-    else:
-        write_onnx(module, args, shapes, path, int8, input_names, output_names, recipe)
+    with quiet_export():
+        if fmt == "executorch":
+            write_executorch(module, args, shapes, path, int8)
+        else:
+            write_onnx(module, args, shapes, path, int8, input_names, output_names, recipe)
     return {"file": os.path.basename(path), "bytes": os.path.getsize(path)}

@@ -15,8 +15,10 @@ import torch). This file is self-contained: the exporter copies it beside the pr
 """
 
 import argparse
+import contextlib
 import hashlib
 import json
+import logging
 import os
 import sys
 from typing import List, Optional, Sequence, Tuple
@@ -29,6 +31,24 @@ FORMATS = ("executorch", "onnx")
 
 
 TGT_LEN = "tgt_len"  # the manifest's state dim of the positions decoded so far
+# Loggers that speak when ExecuTorch's Python package is imported (it imports torchao), about nothing that concerns
+# running or writing an export: torchao's CUDA-only extensions failing to load on a CPU build of torch ("Failed to
+# load ... .so"), and torch's note on an enum torchao registers.
+IMPORT_NOISE_LOGGERS = ("torchao", "torch.utils._pytree")
+
+
+@contextlib.contextmanager
+def quiet_loggers(names: Sequence[str]):
+    """Within the block, the loggers ``names`` pass errors only; their levels are restored after it."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def rows_per_batch_row(dim: str) -> int:
@@ -168,8 +188,9 @@ class ExecutorchProgram:
     def __init__(self, path: str, threads: int):
         try:
             import torch
-            from executorch.extension.pybindings import portable_lib
-            from executorch.runtime import Runtime
+            with quiet_loggers(IMPORT_NOISE_LOGGERS):
+                from executorch.extension.pybindings import portable_lib
+                from executorch.runtime import Runtime
         except ImportError:
             raise DeployError("this export needs ExecuTorch's Python runtime (which imports torch): pip install "
                               "executorch") from None
